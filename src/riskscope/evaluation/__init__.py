@@ -1,0 +1,1 @@
+"""Metrics with confidence intervals, cross-validation and comparison tables."""

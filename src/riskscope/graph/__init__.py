@@ -1,0 +1,1 @@
+"""Provenance graphs: schema, parsers' output, pruning, encoders, GNN and detector (apt issue)."""

@@ -1,0 +1,1 @@
+"""Detectors and classifiers (gradient boosting, neural nets, baselines) and portable model I/O."""
