@@ -1,0 +1,1 @@
+"""Run directories, the run catalog, HTML reports and plots."""
