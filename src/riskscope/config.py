@@ -77,9 +77,13 @@ def load_config_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
             )
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0]
-        raise ConfigError(f"Config file '{p}' could not be parsed ({first}); fix its syntax.")
+        raise ConfigError(
+            f"Config file '{p}' could not be parsed ({first}); fix its syntax."
+        ) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"Config file '{p}' must hold a mapping at top level; got {type(data).__name__}.")
+        raise ConfigError(
+            f"Config file '{p}' must hold a mapping at top level; got {type(data).__name__}."
+        )
     return data
 
 
@@ -184,7 +188,7 @@ def seed_everything(seed: int) -> np.random.Generator:
     True
     """
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeding the legacy global is the point
     torch = sys.modules.get("torch")
     if torch is not None:  # never import torch just to seed it
         torch.manual_seed(seed)

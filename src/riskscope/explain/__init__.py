@@ -1,1 +1,1 @@
-"""Reason codes, grounded narratives, PII guard, fairness audits and human review (explain issue)."""
+"""Reason codes, grounded narratives, PII guard, fairness audits, human review (explain)."""

@@ -1,1 +1,1 @@
-"""Cleaning, pruning, splitting and scaling of feature tables (filled by the ids and credit issues)."""
+"""Cleaning, pruning, splitting and scaling of feature tables (ids and credit issues)."""
