@@ -1,0 +1,85 @@
+"""The demo: every pipeline that exists, on the bundled data, and one index page.
+
+Each later capability adds its pipeline to :data:`DEMO_JOBS`; the whole demo must stay
+under five minutes on two cores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from riskscope.config import Settings
+from riskscope.datasets import BUNDLED
+from riskscope.pipelines._stages import StageProgress
+from riskscope.pipelines.profile import ProfileConfig, run_profile
+from riskscope.report.html import write_index
+from riskscope.report.run import start_run
+
+__all__ = ["DemoJob", "DEMO_JOBS", "run_demo"]
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    """One entry of the demo: a title and a function that runs a pipeline."""
+
+    title: str
+    run: Callable[[Settings, StageProgress | None, str], Path]
+
+
+def _profile_job(name: str) -> DemoJob:
+    def run(settings: Settings, progress: StageProgress | None, parent: str) -> Path:
+        return run_profile(ProfileConfig(source=name), settings, progress=progress, parent=parent)
+
+    return DemoJob(title=f"Data profile: {name}", run=run)
+
+
+DEMO_JOBS: tuple[DemoJob, ...] = tuple(_profile_job(name) for name in BUNDLED)
+
+
+def _summary(manifest: dict[str, Any]) -> str:
+    m = manifest.get("metrics", {})
+    parts = [f"{m['rows']:,} rows" if "rows" in m else None,
+             f"{m['columns']} columns" if "columns" in m else None,
+             f"{m['classes']} classes" if m.get("classes") else None]
+    return ", ".join(p for p in parts if p)
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    jobs: tuple[DemoJob, ...] = DEMO_JOBS,
+    progress: StageProgress | None = None,
+) -> Path:
+    """Run every demo job and return the path of the index page linking their reports.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskscope.config import Settings
+    >>> index = run_demo(Settings(runs_dir=tempfile.mkdtemp()))
+    >>> index.name, index.is_file()
+    ('index.html', True)
+    """
+    with start_run("demo", runs_dir=settings.runs_dir, seed=settings.seed,
+                   parameters={"jobs": [j.title for j in jobs]}) as demo:
+        entries = []
+        for job in jobs:
+            out = job.run(settings, progress, demo.run_id)
+            manifest = orjson.loads((out / "manifest.json").read_bytes())
+            entries.append({
+                "title": job.title,
+                "href": f"../{out.name}/report.html",
+                "pipeline": manifest["pipeline"],
+                "status": manifest["status"],
+                "summary": _summary(manifest),
+                "metrics": manifest.get("metrics", {}),
+            })
+        demo.log_metrics(runs=len(entries))
+        demo.extra["children"] = [e["href"].split("/")[1] for e in entries]
+        write_index(demo.path / "index.html", "riskscope demo", entries)
+    return demo.path / "index.html"
