@@ -75,8 +75,10 @@ def demo() -> None:
 
     settings = state().settings()
     index = run_demo(settings, progress=RichStageProgress())
-    out.print(f"Demo finished; {len(list(index.parent.parent.glob('*/report.html')))} "
-              f"report(s) in {index.parent.parent.resolve()}")
+    import orjson
+
+    children = orjson.loads((index.parent / "manifest.json").read_bytes()).get("children", [])
+    out.print(f"Demo finished: {len(children)} report(s) under {index.parent.parent.resolve()}")
     out.print(f"Open the report index: {index.resolve()}")
 
 

@@ -125,6 +125,7 @@ class Run:
         self.inputs: list[dict[str, Any]] = []
         self.metrics: dict[str, Any] = {}
         self.extra: dict[str, Any] = {}
+        self._reports: dict[str, Any] = {}
         self.status = "running"
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -201,10 +202,17 @@ class Run:
         return write_bytes(self._artifact(rel), data)
 
     def write_report(self, report: Any, *, name: str = "report.html") -> Path:
-        """Save the report's plots under ``plots/`` and the HTML (with manifest summary)."""
+        """Save the report's plots under ``plots/`` now and its HTML when the run closes.
+
+        The HTML carries the manifest summary (status, duration, metrics), which is only
+        final when the run closes, so it is rendered then, just before ``manifest.json``.
+        Returns the path the report will have inside the run folder.
+        """
         for fig_name, png in report.figures():
             self.write_bytes(f"plots/{fig_name}.png", png)
-        return report.write(self._artifact(name), manifest=self.manifest())
+        target = self._artifact(name)
+        self._reports[name] = report
+        return target
 
     # ------------------------------------------------------------------ closing
     def _artifacts(self) -> list[dict[str, Any]]:
@@ -243,6 +251,13 @@ class Run:
         man = self.manifest()
         if error is not None:
             man["error"] = error
+        for name, report in self._reports.items():
+            try:
+                report.write(self.path / name, manifest=man)
+            except Exception as exc:  # a broken report must not hide the run's own outcome
+                if status == "complete":
+                    raise
+                man.setdefault("report_errors", []).append(f"{name}: {exc}")
         man["artifacts"] = self._artifacts()
         write_bytes(self.path / "manifest.json", dumps(man))
         # The staging name was reserved atomically, so the final name is normally free; if
