@@ -4,8 +4,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Extras the test suite and the demo need; later capabilities add theirs here.
-EXTRAS ?= dev
+# Extras the test suite and the demo need (ids: ml, nn); later capabilities add theirs here.
+EXTRAS ?= dev,ml,nn
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 PYTEST_ARGS ?=
 
@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
 
 # Regenerate the lock of every transitive version (all extras but llm) from a scratch venv.
 lock:

@@ -14,6 +14,7 @@ import typer
 from riskscope import __version__
 from riskscope.cli import datasets as _datasets
 from riskscope.cli import groups as _groups
+from riskscope.cli import ids as _ids  # noqa: F401  (registers `ids run` / `ids score`)
 from riskscope.cli import runs as _runs
 from riskscope.cli._common import AppState, RichStageProgress, command, out, set_state, state
 

@@ -1,0 +1,206 @@
+"""The fitted feature pipeline of a flow detector: pruning then scaling, saved as JSON.
+
+Everything here is learned from the training split only; the pipeline passes nothing
+else to :meth:`FlowPreprocessor.fit`. Once fitted, the preprocessor reduces to a column
+selection and one affine map per column (``x * a + b``), which is what
+:meth:`FlowPreprocessor.to_dict` writes: a model directory can then be scored without
+unpickling anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from riskscope.exceptions import NotFittedError, ParameterError, SchemaError
+
+__all__ = ["FlowPreprocessor"]
+
+_SCALERS = ("robust", "standard", "minmax", "none")
+
+
+class FlowPreprocessor(TransformerMixin, BaseEstimator):
+    """Drop constant and correlated columns, then scale; fitted on training rows only.
+
+    Parameters
+    ----------
+    constant : bool, default True
+        Drop columns with a single value in the training rows.
+    near_constant_threshold : float, default 0.999
+        Share of the most frequent value from which a column counts as near-constant; such
+        columns are reported (``near_constant_``) and kept.
+    corr_threshold : float or None, default 0.9
+        Drop one member of every pair with ``|r|`` above this (the one that carries less
+        information about the label); ``None`` keeps all.
+    scaler : {"robust", "standard", "minmax", "none"}, default "robust"
+    seed : int, default 42
+        Seed of the subsample the correlation filter estimates mutual information on.
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+    features_ : list of str
+        Columns kept, in output order.
+    constant_ : list of str
+    near_constant_ : pandas.DataFrame
+    correlation_ : CorrelationFilter or None
+        The fitted filter (pairs table and heat map) for the report.
+    scale_a_, scale_b_ : ndarray of float64
+        The scaling as ``x * a + b`` per kept column.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"a": rng.normal(size=200), "c": np.ones(200)})
+    >>> X["b"] = X["a"] * 2 + 0.001 * rng.normal(size=200)
+    >>> y = (X["a"] > 0).astype(int)
+    >>> pre = FlowPreprocessor().fit(X, y)
+    >>> pre.features_, pre.constant_
+    (['a'], ['c'])
+    >>> back = FlowPreprocessor.from_dict(pre.to_dict())
+    >>> bool(np.allclose(back.transform(X), pre.transform(X)))
+    True
+    """
+
+    def __init__(self, *, constant: bool = True, near_constant_threshold: float = 0.999,
+                 corr_threshold: float | None = 0.9, scaler: str = "robust",
+                 seed: int = 42) -> None:
+        self.constant = constant
+        self.near_constant_threshold = near_constant_threshold
+        self.corr_threshold = corr_threshold
+        self.scaler = scaler
+        self.seed = seed
+
+    def _check_params(self) -> None:
+        if self.scaler not in _SCALERS:
+            raise ParameterError(
+                f"`scaler` of FlowPreprocessor must be one of {', '.join(_SCALERS)}; "
+                f"got {self.scaler!r}."
+            )
+        t = self.corr_threshold
+        if t is not None and not (0.0 < float(t) <= 1.0):
+            raise ParameterError(
+                f"`corr_threshold` of FlowPreprocessor must be in (0, 1] or None; got {t!r}."
+            )
+
+    def fit(self, X: pd.DataFrame, y: Any) -> FlowPreprocessor:
+        """Learn the kept columns and the scaling from training rows ``X`` and labels ``y``."""
+        from riskscope.features.pruning import (
+            ConstantFilter,
+            CorrelationFilter,
+            NearConstantFilter,
+        )
+
+        self._check_params()
+        X = _as_frame(X)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        cols = list(X.columns)
+        self.constant_ = []
+        if self.constant:
+            cf = ConstantFilter().fit(X)
+            self.constant_ = [c for c in cols if c not in set(cf.get_feature_names_out())]
+            cols = [c for c in cols if c not in set(self.constant_)]
+        near = NearConstantFilter(threshold=self.near_constant_threshold).fit(X[cols])
+        self.near_constant_ = near.near_constant_
+        self.correlation_ = None
+        if self.corr_threshold is not None and len(cols) > 1:
+            self.correlation_ = CorrelationFilter(
+                threshold=float(self.corr_threshold), seed=self.seed
+            ).fit(X[cols], y)
+            kept = set(self.correlation_.get_feature_names_out())
+            cols = [c for c in cols if c in kept]
+        self.features_ = cols
+        self.scale_a_, self.scale_b_ = _affine(self.scaler, X[cols].to_numpy(np.float64))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "features_"):
+            raise NotFittedError("FlowPreprocessor is not fitted; call fit(X, y) first.")
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Select the kept columns and scale them; returns float32."""
+        self._check_fitted()
+        X = _as_frame(X)
+        missing = [c for c in self.features_ if c not in X.columns]
+        if missing:
+            raise SchemaError(
+                f"Flow data lacks {len(missing)} feature column(s) the model needs "
+                f"({', '.join(map(repr, missing[:5]))}); score data in a layout with these "
+                "features, or retrain on the columns you have."
+            )
+        arr = X[self.features_].to_numpy(np.float64) * self.scale_a_ + self.scale_b_
+        return pd.DataFrame(arr.astype(np.float32), columns=self.features_, index=X.index)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the kept columns."""
+        self._check_fitted()
+        return np.asarray(self.features_, dtype=object)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted state as JSON-able data (columns and affine scaling only)."""
+        self._check_fitted()
+        return {
+            "kind": "FlowPreprocessor",
+            "params": self.get_params(),
+            "feature_names_in": [str(c) for c in self.feature_names_in_],
+            "features": list(self.features_),
+            "constant": list(self.constant_),
+            "scale_a": [float(v) for v in self.scale_a_],
+            "scale_b": [float(v) for v in self.scale_b_],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FlowPreprocessor:
+        """Rebuild a fitted preprocessor from :meth:`to_dict` output."""
+        try:
+            pre = cls(**data["params"])
+            pre.feature_names_in_ = np.asarray(data["feature_names_in"], dtype=object)
+            pre.n_features_in_ = len(pre.feature_names_in_)
+            pre.features_ = list(data["features"])
+            pre.constant_ = list(data["constant"])
+            pre.scale_a_ = np.asarray(data["scale_a"], dtype=np.float64)
+            pre.scale_b_ = np.asarray(data["scale_b"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaError(
+                f"Preprocessor JSON is incomplete or malformed ({exc!r}); re-save it from a "
+                "fitted FlowPreprocessor."
+            ) from None
+        if not (len(pre.features_) == len(pre.scale_a_) == len(pre.scale_b_)):
+            raise SchemaError("Preprocessor JSON has scaling for a different number of columns "
+                              "than features; re-save it from a fitted FlowPreprocessor.")
+        pre.near_constant_ = pd.DataFrame()
+        pre.correlation_ = None
+        return pre
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X)
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def _affine(kind: str, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column ``a, b`` such that the scaled value is ``x * a + b``.
+
+    The statistics are sklearn's (``RobustScaler``: median and IQR; ``StandardScaler``;
+    ``MinMaxScaler``), so a column with zero spread is left unscaled as sklearn does.
+    """
+    n = arr.shape[1]
+    if kind == "none" or arr.shape[0] == 0:
+        return np.ones(n), np.zeros(n)
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    if kind == "robust":
+        s = RobustScaler().fit(arr)
+        return 1.0 / s.scale_, -s.center_ / s.scale_
+    if kind == "standard":
+        s = StandardScaler().fit(arr)
+        return 1.0 / s.scale_, -s.mean_ / s.scale_
+    s = MinMaxScaler().fit(arr)
+    return s.scale_.copy(), s.min_.copy()
