@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from riskscope.exceptions import InputError, ParameterError, SchemaError
+from riskscope.io import _flow_clean, _flow_read, flows
 from riskscope.io import _flow_schema as fs
-from riskscope.io import flows
 from riskscope.io.flows import FlowData, IngestReport, read_flows
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "flows"
@@ -421,7 +421,10 @@ def test_dedup_happens_before_any_split():
 
 def test_dedup_is_exact_even_if_every_hash_collides(monkeypatch: pytest.MonkeyPatch):
     ref = read_flows([MLCVE, IMPROVED])
-    monkeypatch.setattr(flows, "_hash_rows", lambda block, feats: np.zeros(len(block), np.uint64))
+    for module in (_flow_read, flows, _flow_clean):  # every module that hashes rows
+        monkeypatch.setattr(
+            module, "_hash_rows", lambda block, feats: np.zeros(len(block), np.uint64)
+        )
     forced = read_flows([MLCVE, IMPROVED])
     pd.testing.assert_frame_equal(forced.frame, ref.frame)
     assert forced.report.to_dict() == ref.report.to_dict()

@@ -10,17 +10,33 @@ result object or a DataFrame; nothing fits a model. Two rules keep the numbers h
 - **Every headline number can carry an interval.** :func:`bootstrap_ci` gives percentile
   bootstrap intervals; confusion-matrix metrics are resampled as multinomial draws of the
   confusion matrix, which is exactly the row bootstrap at a tiny fraction of its cost.
+  It lives in :mod:`riskscope.evaluation.bootstrap` and is re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from riskscope.evaluation._common import (
+    _as_1d,
+    _binary,
+    _confusion_counts,
+    _need_both,
+    _per_class,
+    _same_length,
+    _scores,
+)
+from riskscope.evaluation.bootstrap import (
+    CONFUSION_METRICS,
+    SCORE_METRICS,
+    Interval,
+    bootstrap_ci,
+)
 from riskscope.exceptions import ParameterError
 
 if TYPE_CHECKING:
@@ -46,82 +62,7 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------- labels
-
-
-def _as_1d(values: Any, name: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ParameterError(f"`{name}` must be one-dimensional; got shape {arr.shape}.")
-    return arr
-
-
-def _same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
-    if a.shape[0] != b.shape[0]:
-        raise ParameterError(
-            f"`{name_a}` has {a.shape[0]} rows but `{name_b}` has {b.shape[0]}; pass values "
-            "for the same rows."
-        )
-
-
-def _label_list(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[Any] | None) -> list:
-    if labels is not None:
-        labels = list(labels)
-        if not labels:
-            raise ParameterError("`labels` must name at least one class; got an empty list.")
-        if len(set(labels)) != len(labels):
-            raise ParameterError(f"`labels` must not repeat a class; got {labels}.")
-        return labels
-    seen = pd.unique(np.concatenate([pd.unique(y_true), pd.unique(y_pred)]))
-    try:
-        return sorted(seen.tolist())
-    except TypeError:  # mixed types: keep first-seen order rather than fail
-        return seen.tolist()
-
-
-def _codes(values: np.ndarray, labels: list) -> np.ndarray:
-    return pd.Categorical(values, categories=labels).codes.astype(np.intp)
-
-
-def _confusion_counts(
-    y_true: Any, y_pred: Any, labels: Sequence[Any] | None, *, strict: bool
-) -> tuple[np.ndarray, list, list]:
-    """Counts over ``all_labels`` (``labels`` plus any other value seen), and ``labels``."""
-    y_true = _as_1d(y_true, "y_true")
-    y_pred = _as_1d(y_pred, "y_pred")
-    _same_length(y_true, y_pred, "y_true", "y_pred")
-    wanted = _label_list(y_true, y_pred, labels)
-    extra = [v for v in _label_list(y_true, y_pred, None) if v not in set(wanted)]
-    if extra and strict:
-        raise ParameterError(
-            f"y_true/y_pred hold labels missing from `labels`: {extra[:5]}; add them to "
-            "`labels` (or leave `labels` out to use every label seen)."
-        )
-    all_labels = wanted + extra
-    k = len(all_labels)
-    t = _codes(y_true, all_labels)
-    p = _codes(y_pred, all_labels)
-    cm = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
-    return cm, wanted, all_labels
-
-
 # ------------------------------------------------------------------------------ tables
-
-
-def _per_class(cm: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
-    """Precision, recall, F1 and support of the classes ``idx`` (zero where undefined).
-
-    Works on a stack of confusion matrices too (leading axes are kept).
-    """
-    tp = np.take(np.diagonal(cm, axis1=-2, axis2=-1), idx, axis=-1).astype(float)
-    pred = np.take(cm.sum(axis=-2), idx, axis=-1).astype(float)
-    true = np.take(cm.sum(axis=-1), idx, axis=-1).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(pred > 0, tp / pred, 0.0)
-        recall = np.where(true > 0, tp / true, 0.0)
-        denom = pred + true
-        f1 = np.where(denom > 0, 2 * tp / denom, 0.0)
-    return {"precision": precision, "recall": recall, "f1": f1, "support": true}
 
 
 def classification_table(
@@ -344,35 +285,6 @@ def pr_curves(y_true: Any, proba: Any, classes: Sequence[Any]) -> PRCurves:
             PRCurve(cls, precision, recall, thresholds, ap, n_pos, n_pos / y_true.shape[0])
         )
     return PRCurves(tuple(curves))
-
-
-def _binary(y: Any, name: str) -> np.ndarray:
-    arr = _as_1d(y, name)
-    values = set(pd.unique(arr).tolist())
-    if not values <= {0, 1}:  # True/False compare equal to 1/0
-        raise ParameterError(
-            f"`{name}` must hold 0 (benign) and 1 (attack); got values "
-            f"{sorted(map(str, values))[:5]}."
-        )
-    return arr.astype(np.int8)
-
-
-def _scores(score: Any, name: str) -> np.ndarray:
-    arr = _as_1d(score, name).astype(np.float64)
-    if not np.isfinite(arr).all():
-        raise ParameterError(f"`{name}` has {int((~np.isfinite(arr)).sum())} non-finite scores.")
-    return arr
-
-
-def _need_both(y: np.ndarray, name: str) -> tuple[int, int]:
-    n_pos = int(y.sum())
-    n_neg = int(y.shape[0] - n_pos)
-    if n_pos == 0 or n_neg == 0:
-        raise ParameterError(
-            f"`{name}` must hold both benign (0) and attack (1) rows; got {n_neg} benign and "
-            f"{n_pos} attack."
-        )
-    return n_pos, n_neg
 
 
 @dataclass(frozen=True)
@@ -654,244 +566,3 @@ def recall_at_fpr(
         n_positive=n_pos,
         n_negative=n_neg,
     )
-
-
-# --------------------------------------------------------------------------- bootstrap
-
-
-def _cm_macro_f1(cm: np.ndarray, k: int) -> np.ndarray:
-    return _per_class(cm, np.arange(k))["f1"].mean(axis=-1)
-
-
-def _cm_weighted(stat: str) -> Callable[[np.ndarray, int], np.ndarray]:
-    def fn(cm: np.ndarray, k: int) -> np.ndarray:
-        s = _per_class(cm, np.arange(k))
-        total = s["support"].sum(axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(total > 0, (s[stat] * s["support"]).sum(axis=-1) / total, 0.0)
-
-    return fn
-
-
-def _cm_macro(stat: str) -> Callable[[np.ndarray, int], np.ndarray]:
-    return lambda cm, k: _per_class(cm, np.arange(k))[stat].mean(axis=-1)
-
-
-def _cm_accuracy(cm: np.ndarray, k: int) -> np.ndarray:
-    return np.trace(cm, axis1=-2, axis2=-1) / cm.sum(axis=(-2, -1))
-
-
-def _cm_balanced_accuracy(cm: np.ndarray, k: int) -> np.ndarray:
-    s = _per_class(cm, np.arange(k))
-    present = s["support"] > 0
-    return (s["recall"] * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
-
-
-def _cm_binary(stat: str) -> Callable[[np.ndarray, int], np.ndarray]:
-    # Binary metrics use labels [0, 1]; class 1 (attack) is the positive class.
-    return lambda cm, k: _per_class(cm, np.array([1]))[stat][..., 0]
-
-
-#: Metrics of the confusion matrix, by name: resampled as multinomial confusion matrices.
-CONFUSION_METRICS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
-    "accuracy": _cm_accuracy,
-    "balanced_accuracy": _cm_balanced_accuracy,
-    "macro_f1": _cm_macro_f1,
-    "macro_precision": _cm_macro("precision"),
-    "macro_recall": _cm_macro("recall"),
-    "weighted_f1": _cm_weighted("f1"),
-    "f1": _cm_binary("f1"),
-    "precision": _cm_binary("precision"),
-    "recall": _cm_binary("recall"),
-}
-
-#: Threshold-free metrics of a binary label and a score, by name.
-SCORE_METRICS = ("roc_auc", "average_precision")
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate with its percentile bootstrap interval."""
-
-    metric: str
-    estimate: float
-    low: float
-    high: float
-    alpha: float
-    n_boot: int
-    seed: int
-
-    def __str__(self) -> str:
-        return f"{self.estimate:.4f} [{self.low:.4f}, {self.high:.4f}]"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return dict(self.__dict__)
-
-
-def bootstrap_ci(
-    metric_fn: str | Callable[[np.ndarray, np.ndarray], float],
-    y_true: Any,
-    y_pred: Any,
-    *,
-    n: int = 1000,
-    seed: int,
-    alpha: float = 0.05,
-    labels: Sequence[Any] | None = None,
-) -> Interval:
-    """Percentile bootstrap interval (default 95%) of a metric over the evaluated rows.
-
-    Three paths, all resampling rows with replacement ``n`` times with
-    ``numpy.random.default_rng(seed)``:
-
-    - a name from :data:`CONFUSION_METRICS` (``"macro_f1"``, ``"accuracy"``,
-      ``"weighted_f1"``, ``"balanced_accuracy"``, ``"macro_precision"``,
-      ``"macro_recall"``, and the binary ``"f1"``, ``"precision"``, ``"recall"`` of class 1):
-      a row bootstrap's confusion matrix is a multinomial draw from the observed cell
-      shares, so the ``n`` matrices are drawn directly (microseconds, whatever the number of
-      rows) and the metric is computed on all of them at once;
-    - ``"roc_auc"`` or ``"average_precision"`` with ``y_true`` binary and ``y_pred`` a
-      score: each replicate counts how often each row is drawn and evaluates the weighted
-      metric over the once-sorted scores: a few passes over the rows per replicate
-      (~15-30 ms at 425k rows on 2 busy cores, so ``n=200`` is the sensible choice there);
-    - any callable ``metric_fn(y_true, y_pred) -> float``: called on each resample (as
-      slow as the callable times ``n``).
-
-    Parameters
-    ----------
-    metric_fn : str or callable
-    y_true, y_pred : array-like of shape (n_samples,)
-        Labels and predictions (or scores for the score metrics).
-    n : int, default 1000
-        Bootstrap replicates.
-    seed : int
-        The same seed gives the same interval.
-    alpha : float, default 0.05
-        The interval covers ``1 - alpha``.
-    labels : sequence, optional
-        Classes of the confusion-matrix metrics (default: every label seen; the binary
-        metrics always use [0, 1]).
-
-    Returns
-    -------
-    Interval
-        ``estimate`` is the metric on the rows as given; ``low``/``high`` the
-        ``alpha/2`` and ``1 - alpha/2`` quantiles of the replicates.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from riskscope.evaluation.metrics import bootstrap_ci
-    >>> rng = np.random.default_rng(0)
-    >>> y = rng.integers(0, 3, 2000)
-    >>> pred = np.where(rng.random(2000) < 0.9, y, rng.integers(0, 3, 2000))
-    >>> ci = bootstrap_ci("macro_f1", y, pred, seed=42)
-    >>> ci.low < ci.estimate < ci.high
-    True
-    >>> str(ci) == str(bootstrap_ci("macro_f1", y, pred, seed=42))
-    True
-    """
-    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
-        raise ParameterError(f"`n` of bootstrap_ci must be an int >= 1; got {n!r}.")
-    if not 0 < alpha < 1:
-        raise ParameterError(f"`alpha` of bootstrap_ci must be in (0, 1); got {alpha!r}.")
-    rng = np.random.default_rng(seed)
-    if isinstance(metric_fn, str):
-        if metric_fn in CONFUSION_METRICS:
-            estimate, reps = _bootstrap_confusion(metric_fn, y_true, y_pred, labels, n, rng)
-        elif metric_fn in SCORE_METRICS:
-            estimate, reps = _bootstrap_scores(metric_fn, y_true, y_pred, n, rng)
-        else:
-            raise ParameterError(
-                f"`metric_fn` of bootstrap_ci must be a callable or one of "
-                f"{sorted(CONFUSION_METRICS) + list(SCORE_METRICS)}; got {metric_fn!r}."
-            )
-        name = metric_fn
-    else:
-        yt = _as_1d(y_true, "y_true")
-        yp = _as_1d(y_pred, "y_pred")
-        _same_length(yt, yp, "y_true", "y_pred")
-        estimate = float(metric_fn(yt, yp))
-        reps = np.empty(n)
-        for b in range(n):
-            idx = rng.integers(0, yt.shape[0], yt.shape[0])
-            reps[b] = metric_fn(yt[idx], yp[idx])
-        name = getattr(metric_fn, "__name__", type(metric_fn).__name__)
-    low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
-    return Interval(name, float(estimate), float(low), float(high), float(alpha), int(n), int(seed))
-
-
-def _bootstrap_confusion(
-    name: str,
-    y_true: Any,
-    y_pred: Any,
-    labels: Sequence[Any] | None,
-    n: int,
-    rng: np.random.Generator,
-) -> tuple[float, np.ndarray]:
-    if name in ("f1", "precision", "recall"):
-        y_true = _binary(y_true, "y_true")
-        y_pred = _binary(y_pred, "y_pred")
-        labels = [0, 1]
-    cm, wanted, _ = _confusion_counts(y_true, y_pred, labels, strict=True)
-    k = len(wanted)
-    total = int(cm.sum())
-    if total == 0:
-        raise ParameterError("bootstrap_ci needs at least one row; got none.")
-    fn = CONFUSION_METRICS[name]
-    reps = rng.multinomial(total, cm.ravel() / total, size=n).reshape(n, k, k)
-    return float(fn(cm, k)), np.asarray(fn(reps, k), dtype=float)
-
-
-def _bootstrap_scores(
-    name: str, y_true: Any, score: Any, n: int, rng: np.random.Generator
-) -> tuple[float, np.ndarray]:
-    y = _binary(y_true, "y_true")
-    s = _scores(score, "y_pred")
-    _same_length(y, s, "y_true", "y_pred")
-    _need_both(y, "y_true")
-    # Sort once (falling score) and mark runs of tied scores: a replicate is then just
-    # how often each sorted row was drawn, summed per tie run by class.
-    order = np.argsort(-s, kind="stable")
-    s_sorted = s[order]
-    positive = y[order].astype(np.float64)
-    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
-    ties = starts.size < s.size
-    metric = _weighted_auc if name == "roc_auc" else _weighted_ap
-
-    def per_group(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = weight * positive
-        neg = weight - pos
-        if ties:
-            return np.add.reduceat(pos, starts), np.add.reduceat(neg, starts)
-        return pos, neg
-
-    m = s.size
-    estimate = metric(*per_group(np.ones(m)))
-    reps = np.empty(n)
-    for b in range(n):
-        drawn = np.bincount(rng.integers(0, m, m), minlength=m).astype(np.float64)
-        reps[b] = metric(*per_group(drawn))
-    return estimate, reps
-
-
-def _weighted_auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    """ROC-AUC from per-tie-run positive and negative weights, runs by falling score."""
-    n_neg, n_pos = neg.sum(), pos.sum()
-    if n_neg == 0 or n_pos == 0:
-        return float("nan")
-    # A positive beats the negatives in lower runs and ties half of its own run's.
-    below = n_neg - np.cumsum(neg)
-    return float(np.dot(pos, below + 0.5 * neg) / (n_pos * n_neg))
-
-
-def _weighted_ap(pos: np.ndarray, neg: np.ndarray) -> float:
-    """Average precision from per-tie-run weights, as scikit-learn defines it."""
-    tp = np.cumsum(pos)
-    flagged = tp + np.cumsum(neg)
-    n_pos = tp[-1]
-    if n_pos == 0:
-        return float("nan")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(flagged > 0, tp / flagged, 0.0)
-    return float(np.dot(pos / n_pos, precision))

@@ -1,9 +1,10 @@
 """Evaluation plots: confusion matrix, PR and ROC curves, correlation heat map.
 
-Same conventions as :mod:`riskscope.report.plots` (whose colours, title and label helpers
-these reuse): each function builds a :class:`matplotlib.figure.Figure` on the Agg canvas,
-never through ``pyplot``, and returns it; :func:`riskscope.report.plots.figure_to_png`
-renders it for a report.
+Same conventions as :mod:`riskscope.report.plots` (colours, title and label helpers come
+from :mod:`riskscope.plotting`): each function builds a :class:`matplotlib.figure.Figure`
+on the Agg canvas, never through ``pyplot``, and returns it;
+:func:`riskscope.plotting.figure_to_png` renders it for a report.
+:func:`correlation_heatmap` lives in :mod:`riskscope.plotting` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from riskscope.exceptions import ParameterError
-from riskscope.report.plots import STYLE, _short, _title
+from riskscope.plotting import STYLE, correlation_heatmap
+from riskscope.plotting import figure as _figure
+from riskscope.plotting import matrix_size as _matrix_size
+from riskscope.plotting import set_title as _title
+from riskscope.plotting import short as _short
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from riskscope.evaluation.metrics import BinaryScores, PRCurves
 
@@ -29,18 +33,6 @@ __all__ = ["confusion_heatmap", "pr_curve_plot", "roc_curve_plot", "correlation_
 
 # Beyond this many classes per-cell annotations overlap; the colours still read.
 _MAX_ANNOTATED = 20
-
-
-def _figure(width: float, height: float) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)  # attach Agg explicitly: no backend lookup, no pyplot
-    ax = fig.add_subplot()
-    ax.tick_params(labelsize=STYLE["font_size"], colors=STYLE["text"])
-    return fig, ax
-
-
-def _matrix_size(n: int) -> float:
-    return min(max(4.0, 1.6 + 0.38 * n), 13.0)
 
 
 def _palette(n: int) -> list:
@@ -191,34 +183,4 @@ def roc_curve_plot(
             s.fpr, s.tpr, color=color, linewidth=1.4, label=f"{_short(name)} (AUC {s.roc_auc:.3f})"
         )
     ax.legend(fontsize=STYLE["font_size"] - 1, frameon=False, loc="lower right")
-    return fig
-
-
-def correlation_heatmap(corr: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Heat map of a correlation matrix on a fixed [-1, 1] diverging scale.
-
-    Undefined entries (constant columns) are drawn grey.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from riskscope.evaluation.plots import correlation_heatmap
-    >>> corr = pd.DataFrame([[1.0, 0.95], [0.95, 1.0]], index=["a", "b"], columns=["a", "b"])
-    >>> correlation_heatmap(corr).axes[0].get_title(loc="left")
-    'Feature correlation (2 highest-variance features)'
-    """
-    if not isinstance(corr, pd.DataFrame) or corr.shape[0] == 0 or corr.shape[0] != corr.shape[1]:
-        raise ParameterError("correlation_heatmap needs a square, non-empty DataFrame.")
-    n = corr.shape[0]
-    size = _matrix_size(n)
-    fig, ax = _figure(size + 1.2, size)
-    cmap = colormaps["coolwarm"].with_extremes(bad=STYLE["grid"])
-    values = np.ma.masked_invalid(corr.to_numpy(dtype=float))
-    image = ax.imshow(values, cmap=cmap, vmin=-1, vmax=1, aspect="equal")
-    fig.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=STYLE["font_size"] - 1)
-    ticks = np.arange(n)
-    font = STYLE["font_size"] - (0 if n <= 15 else 2)
-    ax.set_xticks(ticks, [_short(c) for c in corr.columns], rotation=90, fontsize=font)
-    ax.set_yticks(ticks, [_short(c) for c in corr.index], fontsize=font)
-    _title(ax, title or f"Feature correlation ({n} highest-variance features)")
     return fig

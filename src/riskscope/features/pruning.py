@@ -553,8 +553,8 @@ class CorrelationFilter(_ColumnFilter):
         'Feature correlation (3 highest-variance features)'
         """
         self._check_fitted()
-        # Imported here: plotting is a report concern and must not load with the filters.
-        from riskscope.evaluation.plots import correlation_heatmap
+        # Imported here: plotting (matplotlib) must not load with the filters.
+        from riskscope.plotting import correlation_heatmap
 
         return correlation_heatmap(self.correlation_, title=title)
 

@@ -2,7 +2,8 @@
 
 Everything here is data: the three published CICIDS2017 CSV headers, the alias table that
 maps every known spelling of a CICFlowMeter feature onto one canonical name, the meta
-columns, and the canonical spellings of the labels. ``flows.py`` holds the logic.
+columns, and the canonical spellings of the labels. ``flows.py`` holds the logic (with
+``_flow_read.py`` for one file and ``_flow_clean.py`` for policies and duplicates).
 
 Canonical feature names are the original MachineLearningCVE names stripped of their
 surrounding spaces (``"Flow Duration"``, ``"Init_Win_bytes_forward"``, ``"CWE Flag Count"``

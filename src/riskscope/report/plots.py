@@ -3,41 +3,28 @@
 Every function builds a :class:`matplotlib.figure.Figure` directly (never ``pyplot``), so
 plots need no display, keep no global figure registry and are safe to draw from several
 threads. :func:`figure_to_png` turns one into PNG bytes for an HTML report or a file.
+The style and helpers shared with other stages (``STYLE``, ``figure_to_png``, ...) live in
+:mod:`riskscope.plotting` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from riskscope.exceptions import ParameterError
 from riskscope.io.profile import MISSING_LABEL
+from riskscope.plotting import STYLE, figure, figure_to_png
+from riskscope.plotting import set_title as _title
+from riskscope.plotting import short as _short
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from riskscope.io.profile import DataProfile
 
 __all__ = ["STYLE", "figure_to_png", "label_distribution", "missing_inf_bars"]
-
-#: The one place plot colours and sizes are chosen, so every report looks alike.
-STYLE: dict[str, Any] = {
-    "primary": "#3b6ea8",
-    "secondary": "#d9822b",
-    "text": "#2b2b2b",
-    "muted": "#6b6b6b",
-    "grid": "#e4e4e4",
-    "font_size": 9,
-    "title_size": 11,
-    "width": 8.0,
-    "bar_height": 0.32,  # inches of figure height per bar row
-    "max_label_chars": 38,
-    "log_ratio": 50,  # switch to a log axis when max/min exceeds this
-}
 
 # Long bar charts become unreadable; show the worst columns and say so in the title.
 _MAX_BARS = 40
@@ -45,10 +32,7 @@ _MAX_BARS = 40
 
 def _new_figure(n_rows: float) -> tuple[Figure, Axes]:
     height = max(2.2, 1.2 + STYLE["bar_height"] * n_rows)
-    fig = Figure(figsize=(STYLE["width"], height), layout="constrained")
-    FigureCanvasAgg(fig)  # attach Agg explicitly: no backend lookup, no pyplot
-    ax = fig.add_subplot()
-    ax.tick_params(labelsize=STYLE["font_size"], colors=STYLE["text"])
+    fig, ax = figure(STYLE["width"], height)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
@@ -56,22 +40,6 @@ def _new_figure(n_rows: float) -> tuple[Figure, Axes]:
     ax.grid(axis="x", color=STYLE["grid"], linewidth=0.8)
     ax.set_axisbelow(True)
     return fig, ax
-
-
-def _title(ax: Axes, title: str) -> None:
-    ax.set_title(
-        title, loc="left", fontsize=STYLE["title_size"], color=STYLE["text"], fontweight="bold"
-    )
-
-
-def _short(text: Any) -> str:
-    # Cut in the middle: long class names often differ only at the end ("... type 1").
-    text = str(text)
-    limit = STYLE["max_label_chars"]
-    if len(text) <= limit:
-        return text
-    tail = limit // 3
-    return text[: limit - tail - 1] + "\u2026" + text[-tail:]
 
 
 def _pct(part: int, total: int) -> str:
@@ -204,24 +172,3 @@ def missing_inf_bars(profile: DataProfile, *, title: str | None = None) -> Figur
 def _cells_text(n_missing: int, n_inf: int) -> str:
     parts = [f"{n_missing:,} missing"] if n_missing else []
     return ", ".join(parts + ([f"{n_inf:,} inf"] if n_inf else []))
-
-
-def figure_to_png(fig: Figure, *, dpi: int = 110) -> bytes:
-    """Render ``fig`` to PNG bytes.
-
-    The PNG carries no software or date metadata, so the same figure gives the same bytes.
-
-    Examples
-    --------
-    >>> from matplotlib.figure import Figure
-    >>> from riskscope.report.plots import figure_to_png
-    >>> figure_to_png(Figure(figsize=(1, 1)), dpi=20).startswith(b"\\x89PNG\\r\\n\\x1a\\n")
-    True
-    """
-    if not isinstance(fig, Figure):
-        raise ParameterError(
-            f"figure_to_png expects a matplotlib Figure; got {type(fig).__name__}."
-        )
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
