@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from riskscope import __version__
 from riskscope.cli import app
+from riskscope.pipelines import demo as demo_mod
 
 runner = CliRunner()
 
@@ -122,17 +123,42 @@ def test_same_seed_same_numbers(tmp_path: Path):
     assert a["n_rows"] == 300 and a != c
 
 
+def _light_ids_job():
+    from riskscope.pipelines.ids import IdsConfig, run_ids
+
+    def run(settings, progress, parent):
+        cfg = IdsConfig(detectors=("lightgbm",), balance=("none",),
+                        benign_only="isolation_forest", held_out_families=False)
+        return run_ids(cfg, settings, progress=progress, parent=parent)
+
+    return demo_mod.DemoJob(title="Intrusion detection (light)", run=run)
+
+
 @pytest.mark.parametrize("seed", [1])
-def test_demo_writes_index_linking_every_report(runs_dir: Path, seed: int):
+def test_demo_writes_index_linking_every_report(runs_dir: Path, seed: int,
+                                                monkeypatch: pytest.MonkeyPatch):
+    # The real demo trains every detector (minutes; see the slow test below): here the ids
+    # job is a light one, everything else is the demo as shipped.
+    jobs = tuple(j for j in demo_mod.DEMO_JOBS if j.title.startswith("Data profile"))
+    monkeypatch.setattr(demo_mod, "DEMO_JOBS", (*jobs, _light_ids_job()))
+    _check_demo(runs_dir, seed)
+
+
+@pytest.mark.slow
+def test_full_demo(runs_dir: Path):
+    _check_demo(runs_dir, 42)
+
+
+def _check_demo(runs_dir: Path, seed: int):
     res = runner.invoke(app, ["--seed", str(seed), "--runs-dir", str(runs_dir), "demo"])
     assert res.exit_code == 0, res.output
     index = Path(res.output.strip().splitlines()[-1].split(": ", 1)[1])
     assert index.is_file() and index.parent.name.endswith("-demo")
     html = index.read_text()
     hrefs = set(re.findall(r'href="(\.\./[^"]+/report\.html)"', html))
-    assert len(hrefs) == 3
+    assert len(hrefs) == 4
     for href in hrefs:
         report = (index.parent / href).resolve()
         assert report.is_file() and "data:image/png;base64," in report.read_text()
     listed = invoke("runs", "list", runs=runs_dir)
-    assert listed.output.count("complete") == 4  # three profiles and the demo
+    assert listed.output.count("complete") == 5  # three profiles, ids and the demo
