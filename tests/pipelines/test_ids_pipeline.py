@@ -67,7 +67,8 @@ def test_run_records_comparison_model_and_report(flows_file: Path, tmp_path: Pat
         assert (out / "model" / f).is_file()
     html = (out / "report.html").read_text()
     for part in ("Detectors x rebalancing", "Chosen detector on the test split",
-                 "data:image/png;base64", "Exact duplicates removed"):
+                 "data:image/png;base64", "Exact duplicates removed",
+                 "Rows per class before and after", "95% bootstrap interval"):
         assert part in html
     assert not list(out.rglob("*.pkl")) and not list(out.rglob("*.joblib"))
 

@@ -139,7 +139,12 @@ def _labels(s: dict[str, Any]) -> None:
         classes = ["BENIGN", "ATTACK"]
     code = {c: i for i, c in enumerate(classes)}
     y = np.array([code.get(c, -1) for c in target], dtype=np.int64)
-    s.update(fine=fine, group=group, target=target, classes=classes, y=y, taxonomy=tax)
+    # Attack families for the held-out table: the taxonomy's rules without the rarity cut,
+    # so that a small family is held out on its own rather than inside "Other Attacks".
+    family = np.asarray(LabelTaxonomy(min_count=0).fit(fine[sp.train]).transform(fine),
+                        dtype=object)
+    s.update(fine=fine, group=group, family=family, target=target, classes=classes, y=y,
+             taxonomy=tax)
     s["run"].write_json("labels.json", {"target": cfg.target, "classes": classes,
                                         "taxonomy": tax.to_dict()})
     s["run"].log_metrics(classes=len(classes))
@@ -246,7 +251,7 @@ def _held_out(s: dict[str, Any]) -> None:
         return
     from riskscope.evaluation.compare import held_out_family_table
 
-    X, sp, group = s["X"], s["split"], s["group"]
+    X, sp, group = s["X"], s["split"], s["family"]
     an = s.get("anomaly")
     table = held_out_family_table(
         X["train"], group[sp.train], X["val"], group[sp.val], X["test"], group[sp.test],

@@ -41,8 +41,10 @@ def _summary(rep: Report, s: dict[str, Any]) -> None:
         "chosen detector": f"{m.get('best_detector')} after {m.get('best_balance')} "
                            "(best validation macro-F1)",
         "test macro-F1": m.get("test_macro_f1"),
-        "test macro-F1, 95% bootstrap interval": m.get("test_macro_f1_ci95"),
     }
+    ci = m.get("test_macro_f1_ci95")
+    if ci:
+        kv["test macro-F1, 95% bootstrap interval"] = f"{ci[0]:.4f} to {ci[1]:.4f}"
     if "binary_roc_auc" in m:
         kv["attack vs benign ROC-AUC (test)"] = m["binary_roc_auc"]
         kv["alert threshold (validation, best F1)"] = m.get("alert_threshold")
@@ -124,9 +126,11 @@ def _rebalancing(rep: Report, s: dict[str, Any]) -> None:
         if t.balance in seen or not t.resample:
             continue
         seen.add(t.balance)
-        for cls, d in (t.resample.get("per_class") or {}).items():
-            rows.append({"balance": t.balance, "class": s["classes"][int(cls)]
-                         if str(cls).lstrip("-").isdigit() else cls, **d})
+        for c in t.resample.get("classes", []):
+            label = c.get("label")
+            name = s["classes"][label] if isinstance(label, int) else label
+            rows.append({"balance": t.balance, "class": name,
+                         **{k: c[k] for k in ("before", "added", "removed", "after") if k in c}})
     sec = rep.section("Rebalancing", intro=(
         "Samplers ran on the training split only; validation and test keep the real mix. "
         "'class_weight' resamples nothing and weights the loss instead."))
