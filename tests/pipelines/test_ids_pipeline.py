@@ -22,12 +22,6 @@ from riskscope.pipelines.ids_score import load_ids_model, score_flows
 
 runner = CliRunner()
 
-# TEMPORARY while the samplers are being written: remove once riskscope.sampling lands.
-import riskscope.sampling as _sampling  # noqa: E402
-
-needs_samplers = pytest.mark.skipif(not hasattr(_sampling, "make_sampler"),
-                                    reason="riskscope.sampling.make_sampler not written yet")
-
 # Classes big enough in the excerpt to stratify a small sample, and cheap settings.
 FAST = dict(detectors=("lightgbm",), benign_only="isolation_forest", held_out_families=False)
 
@@ -49,7 +43,6 @@ def _manifest(run_dir: Path) -> dict:
     return orjson.loads((run_dir / "manifest.json").read_bytes())
 
 
-@needs_samplers
 def test_run_records_comparison_model_and_report(flows_file: Path, tmp_path: Path) -> None:
     cfg = IdsConfig(data=str(flows_file), balance=("none", "random_over"), floor=300, **FAST)
     out = run_ids(cfg, Settings(runs_dir=tmp_path / "runs"))
@@ -73,7 +66,6 @@ def test_run_records_comparison_model_and_report(flows_file: Path, tmp_path: Pat
     assert not list(out.rglob("*.pkl")) and not list(out.rglob("*.joblib"))
 
 
-@needs_samplers
 def test_nothing_is_fitted_on_validation_or_test_rows(flows_file: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from riskscope.features import preprocess
@@ -139,7 +131,6 @@ def test_same_seed_same_numbers_and_reloaded_model_scores(flows_file: Path,
     assert model.meta["detector"] == "lightgbm"
 
 
-@needs_samplers
 def test_prep_writes_splits_with_train_only_resampling(flows_file: Path,
                                                        tmp_path: Path) -> None:
     cfg = IdsConfig(data=str(flows_file), balance=("random_over",), floor=350, target="group")
