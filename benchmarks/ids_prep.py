@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,37 +50,42 @@ def run_ours(data: Path, out: Path, smoteenn: bool) -> dict:
     from riskscope.features.preprocess import FlowPreprocessor
     from riskscope.features.splits import stratified_split
     from riskscope.io.flows import read_flows
+    from riskscope.report.atomic import write_parquet
     from riskscope.sampling import make_sampler
 
     t0 = time.perf_counter()
     flows = read_flows(data)
-    y = flows.frame[flows.label_column].astype(str).to_numpy()
+    y = flows.frame[flows.label_column].to_numpy()
     sp = stratified_split(y, seed=42)
     tax = LabelTaxonomy().fit(y[sp.train])
     group = np.asarray(tax.transform(y), dtype=object)
     yb = binary_labels(y)
     X = flows.X
-    pre = FlowPreprocessor(seed=42).fit(X.iloc[sp.train], group[sp.train])
-    parts = {p: pre.transform(X.iloc[getattr(sp, p)]) for p in ("train", "val", "test")}
+    rows = {p: getattr(sp, p) for p in ("train", "val", "test")}
+    X_train = X.iloc[rows["train"]]
+    pre = FlowPreprocessor(seed=42).fit(X_train, group[rows["train"]])
+    parts = {p: pre.transform(X_train if p == "train" else X.iloc[r]) for p, r in rows.items()}
     t_prep = time.perf_counter() - t0
-    xb, ybb = parts["train"].to_numpy(np.float32), yb[sp.train]
+    xb, ybb = parts["train"].to_numpy(np.float32), yb[rows["train"]]
     t1 = time.perf_counter()
     if smoteenn:
         xb, ybb = make_sampler("smoteenn", seed=42).fit_resample(xb, ybb)
     t_smoteenn = time.perf_counter() - t1
-    codes = {c: i for i, c in enumerate(sorted(set(group)))}
-    gm = np.array([codes[g] for g in group[sp.train]])
+    names, gm = np.unique(group[rows["train"]].astype(str), return_inverse=True)
     xm, ym = make_sampler("random_over", seed=42, floor=5000).fit_resample(
         parts["train"].to_numpy(np.float32), gm)
     cols = list(parts["train"].columns)
-    pd.DataFrame(xb, columns=cols).assign(y=ybb).to_parquet(out / "binary_train.parquet")
-    pd.DataFrame(xm, columns=cols).assign(y=ym).to_parquet(out / "multi_train.parquet")
+    tables = {"binary_train": pd.DataFrame(xb, columns=cols).assign(y=ybb),
+              "multi_train": pd.DataFrame(xm, columns=cols).assign(y=ym)}
     for p in ("val", "test"):
-        idx = getattr(sp, p)
-        parts[p].assign(y_binary=yb[idx], y_group=group[idx].astype(str)).to_parquet(
-            out / f"{p}.parquet")
+        r = rows[p]
+        tables[p] = parts[p].assign(y_binary=yb[r], y_group=group[r].astype(str))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # as the ids-prep pipeline writes
+        list(pool.map(lambda kv: write_parquet(kv[1], out / f"{kv[0]}.parquet"),
+                      tables.items()))
     (out / "preprocessor.json").write_bytes(orjson.dumps(pre.to_dict()))
-    (out / "labels.json").write_bytes(orjson.dumps(tax.to_dict()))
+    (out / "labels.json").write_bytes(orjson.dumps({"taxonomy": tax.to_dict(),
+                                                    "groups": names.tolist()}))
     return {"seconds": time.perf_counter() - t0, "prep_seconds": t_prep,
             "smoteenn_seconds": t_smoteenn, "rows_in": flows.report.rows_read,
             "rows_out": len(flows.frame), "binary_train_rows": len(ybb),

@@ -52,7 +52,11 @@ def _as_labels(labels: Iterable[object], what: str) -> pd.Series:
             f"{what} got {missing} missing labels (first at position {first}); drop "
             "unlabelled flows first or read them with a label column."
         )
-    return s.astype(str)
+    # str() per distinct value, not per row: millions of flows carry a dozen labels
+    codes, uniques = pd.factorize(s)
+    text = np.array([str(u) for u in uniques], dtype=object)
+    return pd.Series(text[codes] if len(text) else np.empty(0, dtype=object), index=s.index,
+                     dtype=object)
 
 
 def _map(labels: pd.Series, mapping: dict[str, object], default: object) -> np.ndarray:
@@ -88,7 +92,10 @@ def binary_labels(labels: Iterable[object], benign: str = "BENIGN") -> np.ndarra
     array([0, 1, 0, 1], dtype=int8)
     """
     s = _as_labels(labels, "binary_labels")
-    return (s.str.strip().str.casefold() != benign.strip().casefold()).to_numpy(np.int8)
+    normal = benign.strip().casefold()
+    codes, uniques = pd.factorize(s)
+    attack = np.array([u.strip().casefold() != normal for u in uniques], dtype=np.int8)
+    return attack[codes] if len(attack) else np.empty(0, dtype=np.int8)
 
 
 class LabelTaxonomy(BaseEstimator):

@@ -11,6 +11,7 @@ validation split; the test split is only scored.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -349,9 +350,15 @@ def _rebalance_write(s: dict[str, Any]) -> None:
         Xt = pd.DataFrame(np.asarray(Xr, dtype=np.float32), columns=X["train"].columns)
         rep = getattr(sampler, "report_", None)
         run.write_json("resampling.json", rep.to_dict() if rep is not None else {})
-    for part, (Xp, yp) in {"train": (Xt, yt), "val": (X["val"], Y["val"]),
-                           "test": (X["test"], Y["test"])}.items():
-        run.write_table(f"{part}", Xp.assign(y=np.asarray(yp, dtype=np.int32)))
+    parts = {"train": (Xt, yt), "val": (X["val"], Y["val"]), "test": (X["test"], Y["test"])}
+
+    def write(part: str) -> None:
+        Xp, yp = parts[part]
+        run.write_table(part, Xp.assign(y=np.asarray(yp, dtype=np.int32)))
+
+    # pyarrow encodes without the GIL: the three files are written side by side
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(write, parts))
     run.write_json("model/preprocessor.json", s["pre"].to_dict())
     run.write_json("model/labels.json", {"target": cfg.target, "classes": s["classes"],
                                          "taxonomy": s["taxonomy"].to_dict()})

@@ -20,7 +20,7 @@ import pandas as pd
 
 from riskscope.config import Settings
 from riskscope.exceptions import InputError, ParameterError
-from riskscope.report.atomic import atomic_path
+from riskscope.report.atomic import atomic_path, write_parquet
 from riskscope.report.run import start_run
 
 __all__ = ["IdsModel", "ScoreResult", "load_ids_model", "score_flows"]
@@ -137,11 +137,11 @@ def _write_predictions(df: pd.DataFrame, out: Path) -> None:
         raise ParameterError(f"--out '{out}' must end in .parquet, .csv or .csv.gz; got "
                              f"'{out.suffix}'.")
     out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        write_parquet(df, out)
+        return
     with atomic_path(out) as tmp:
-        if suffix == ".parquet":
-            df.to_parquet(tmp, index=False, compression="zstd")
-        else:
-            df.to_csv(tmp, index=False, compression="gzip" if suffix == ".csv.gz" else None)
+        df.to_csv(tmp, index=False, compression="gzip" if suffix == ".csv.gz" else None)
 
 
 def score_flows(model: str | os.PathLike[str], data: str | os.PathLike[str],

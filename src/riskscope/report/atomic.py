@@ -12,9 +12,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-__all__ = ["atomic_path", "write_bytes", "write_text"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["atomic_path", "write_bytes", "write_parquet", "write_text"]
 
 TMP_PREFIX = ".tmp-"
 
@@ -72,3 +75,26 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically and return the path."""
     return _write(path, "w", lambda fh: fh.write(text), encoding="utf-8")
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``df`` to ``path`` as Parquet (zstd, no index) atomically and return the path.
+
+    Dictionary encoding is used for non-float columns only: on millions of measured
+    floats (flow features) pyarrow tries a dictionary, fills its page limit and falls
+    back, which costs ~40 % of the write time for ~10 % of size.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> _ = write_parquet(pd.DataFrame({"x": [0.5, 1.5], "label": ["a", "b"]}), p)
+    >>> pd.read_parquet(p)["label"].tolist()
+    ['a', 'b']
+    """
+    import pandas as pd  # lazily: light callers of this module never need pandas
+
+    dictionary = [str(c) for c in df.columns if not pd.api.types.is_float_dtype(df[c])]
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, compression="zstd", index=False, use_dictionary=dictionary)
+    return Path(path)

@@ -29,7 +29,7 @@ import orjson
 import pandas as pd
 
 from riskscope.exceptions import ParameterError, RunError
-from riskscope.report.atomic import atomic_path, write_bytes
+from riskscope.report.atomic import atomic_path, write_bytes, write_parquet
 
 __all__ = ["Run", "start_run", "sha256_file", "package_versions", "PARTIAL_PREFIX"]
 
@@ -188,10 +188,7 @@ class Run:
 
     def write_table(self, name: str, df: pd.DataFrame) -> Path:
         """Write a DataFrame to ``tables/<name>.parquet`` (zstd) atomically."""
-        target = self._artifact(f"tables/{name}.parquet")
-        with atomic_path(target) as tmp:
-            df.to_parquet(tmp, compression="zstd", index=False)
-        return target
+        return write_parquet(df, self._artifact(f"tables/{name}.parquet"))
 
     def write_json(self, rel: str, obj: Any) -> Path:
         """Write ``obj`` as indented JSON to ``rel`` atomically."""
