@@ -304,6 +304,17 @@ def test_inf_policy_clip_uses_the_columns_finite_extremes():
     }
 
 
+def test_inf_policy_keep_leaves_infinity_and_counts_it():
+    data = read_flows(MLCVE, inf_policy="keep", nan_policy="zero", dedup=False)
+    raw = pd.read_csv(MLCVE)
+    col = raw["Flow Bytes/s"].to_numpy()
+    got = data.frame["Flow Bytes/s"].to_numpy()
+    assert np.array_equal(got[np.isinf(col)], col[np.isinf(col)].astype(np.float32))
+    assert len(data.frame) == len(raw)
+    assert data.report.inf_counts["Flow Packets/s"] == 5
+    assert "clip" not in data.report.values_replaced
+
+
 def test_inf_policy_drop_counts_by_class():
     report = read_flows(MLCVE, inf_policy="drop").report
     assert report.rows_dropped["inf"] == 5

@@ -131,6 +131,26 @@ def test_same_seed_same_numbers_and_reloaded_model_scores(flows_file: Path,
     assert model.meta["detector"] == "lightgbm"
 
 
+def test_a_flow_with_infinity_scores_the_same_alone_and_in_a_batch(flows_file: Path,
+                                                                  tmp_path: Path) -> None:
+    cfg = IdsConfig(data=str(flows_file), balance=("none",), **FAST)
+    run = run_ids(cfg, Settings(runs_dir=tmp_path / "runs"))
+    kept = load_ids_model(run).preprocessor.features_
+    df = pd.read_parquet(flows_file).head(50).reset_index(drop=True)
+    df[kept] = 0.0  # the batch's finite maximum is 0: clipping to it would give 0 ...
+    df.loc[0, kept] = np.inf  # ... where this flow alone would get float32's maximum
+    df.to_parquet(tmp_path / "batch.parquet")
+    df.head(1).to_parquet(tmp_path / "one.parquet")
+    settings = Settings(runs_dir=tmp_path / "scores")
+    score_flows(run, tmp_path / "batch.parquet", tmp_path / "pb.parquet", settings=settings)
+    score_flows(run, tmp_path / "one.parquet", tmp_path / "p1.parquet", settings=settings)
+    batch = pd.read_parquet(tmp_path / "pb.parquet")
+    one = pd.read_parquet(tmp_path / "p1.parquet")
+    assert len(batch) == 50 and len(one) == 1
+    for col in ("attack_score", "anomaly_score"):
+        assert one[col].iloc[0] == pytest.approx(batch[col].iloc[0], rel=1e-6, abs=1e-9)
+
+
 def test_prep_writes_splits_with_train_only_resampling(flows_file: Path,
                                                        tmp_path: Path) -> None:
     cfg = IdsConfig(data=str(flows_file), balance=("random_over",), floor=350, target="group")

@@ -50,6 +50,10 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
         The fitted filter (pairs table and heat map) for the report.
     scale_a_, scale_b_ : ndarray of float64
         The scaling as ``x * a + b`` per kept column.
+    bounds_lo_, bounds_hi_ : ndarray of float64
+        Smallest and largest finite training value per kept column; :meth:`transform`
+        replaces -/+Infinity by them (training rows never hold Infinity: ingest turned
+        it into missing or clipped it), so scoring one flow does not depend on others.
 
     Examples
     --------
@@ -115,7 +119,9 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
             kept = set(self.correlation_.get_feature_names_out())
             cols = [c for c in cols if c in kept]
         self.features_ = cols
-        self.scale_a_, self.scale_b_ = _affine(self.scaler, X[cols].to_numpy(np.float64))
+        arr = X[cols].to_numpy(np.float64)
+        self.scale_a_, self.scale_b_ = _affine(self.scaler, arr)
+        self.bounds_lo_, self.bounds_hi_ = _finite_bounds(arr)
         return self
 
     def _check_fitted(self) -> None:
@@ -133,7 +139,12 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
                 f"({', '.join(map(repr, missing[:5]))}); score data in a layout with these "
                 "features, or retrain on the columns you have."
             )
-        arr = X[self.features_].to_numpy(np.float64) * self.scale_a_ + self.scale_b_
+        arr = X[self.features_].to_numpy(np.float64)
+        if not np.isfinite(arr).all():  # cheap check; training data never gets here
+            lo, hi = np.broadcast_to(self.bounds_lo_, arr.shape), np.broadcast_to(
+                self.bounds_hi_, arr.shape)
+            arr = np.where(arr == np.inf, hi, np.where(arr == -np.inf, lo, arr))
+        arr = arr * self.scale_a_ + self.scale_b_
         return pd.DataFrame(arr.astype(np.float32), columns=self.features_, index=X.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -152,6 +163,8 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
             "constant": list(self.constant_),
             "scale_a": [float(v) for v in self.scale_a_],
             "scale_b": [float(v) for v in self.scale_b_],
+            "bounds_lo": [float(v) for v in self.bounds_lo_],
+            "bounds_hi": [float(v) for v in self.bounds_hi_],
         }
 
     @classmethod
@@ -165,12 +178,15 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
             pre.constant_ = list(data["constant"])
             pre.scale_a_ = np.asarray(data["scale_a"], dtype=np.float64)
             pre.scale_b_ = np.asarray(data["scale_b"], dtype=np.float64)
+            pre.bounds_lo_ = np.asarray(data["bounds_lo"], dtype=np.float64)
+            pre.bounds_hi_ = np.asarray(data["bounds_hi"], dtype=np.float64)
         except (KeyError, TypeError, ValueError) as exc:
             raise SchemaError(
                 f"Preprocessor JSON is incomplete or malformed ({exc!r}); re-save it from a "
                 "fitted FlowPreprocessor."
             ) from None
-        if not (len(pre.features_) == len(pre.scale_a_) == len(pre.scale_b_)):
+        if not (len(pre.features_) == len(pre.scale_a_) == len(pre.scale_b_)
+                == len(pre.bounds_lo_) == len(pre.bounds_hi_)):
             raise SchemaError("Preprocessor JSON has scaling for a different number of columns "
                               "than features; re-save it from a fitted FlowPreprocessor.")
         pre.near_constant_ = pd.DataFrame()
@@ -183,6 +199,21 @@ def _as_frame(X: Any) -> pd.DataFrame:
         return X
     arr = np.asarray(X)
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def _finite_bounds(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column finite min and max; 0 for a column without a finite value."""
+    n = arr.shape[1]
+    if arr.shape[0] == 0:
+        return np.zeros(n), np.zeros(n)
+    if np.isfinite(arr).all():  # the usual case: no per-column copies of millions of rows
+        return arr.min(axis=0).astype(np.float64), arr.max(axis=0).astype(np.float64)
+    lo, hi = np.zeros(n), np.zeros(n)
+    for j in range(n):
+        col = arr[:, j][np.isfinite(arr[:, j])]
+        if col.size:
+            lo[j], hi[j] = col.min(), col.max()
+    return lo, hi
 
 
 def _affine(kind: str, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -85,7 +85,7 @@ class _Ingest:
     def apply_inf_policy(self, policy: str) -> None:
         report = self.report
         cols = [c for c in self.features if report.inf_counts.get(c)]
-        if not cols:
+        if not cols or policy == "keep":
             return
         if policy == "error":
             col = cols[0]

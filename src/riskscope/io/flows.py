@@ -69,7 +69,7 @@ __all__ = [
     "resolve_sources",
 ]
 
-INF_POLICIES: tuple[str, ...] = ("nan", "clip", "drop", "error")
+INF_POLICIES: tuple[str, ...] = ("nan", "clip", "drop", "error", "keep")
 # No "median": see the module docstring (statistics of all rows leak into the test split).
 NAN_POLICIES: tuple[str, ...] = ("drop", "zero", "error")
 ATTEMPTED_POLICIES: tuple[str, ...] = ("benign", "keep", "drop")
@@ -198,9 +198,12 @@ def read_flows(
     source : path-like, glob string, or a sequence of them
         A ``.csv``, ``.csv.gz`` or ``.parquet`` file, a folder (every such file directly
         inside, by name), or a glob pattern (``"data/*.csv"``; ``**`` recurses).
-    inf_policy : {"nan", "clip", "drop", "error"}, default "nan"
+    inf_policy : {"nan", "clip", "drop", "error", "keep"}, default "nan"
         +/-Infinity becomes missing (then ``nan_policy`` applies), is clipped to the
-        column's finite extremes, drops its row, or raises.
+        column's finite extremes, drops its row, raises, or is kept as it is (for
+        scoring: a fitted :class:`~riskscope.features.preprocess.FlowPreprocessor`
+        bounds it by the training data's extremes, so a flow's score never depends on
+        the other flows in the batch).
     nan_policy : {"drop", "zero", "error"}, default "drop"
         A missing feature value (NaN or empty) drops its row, becomes 0, or raises.
     dedup : bool, default True

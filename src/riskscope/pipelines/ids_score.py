@@ -1,9 +1,10 @@
 """Score new flows with a saved ids model: load -> ingest -> preprocess -> predict -> write.
 
 New flows go through the same ingest rules as training data, except that nothing is
-dropped (every input row gets a prediction): infinities are clipped, missing values are
-set to zero, duplicates are kept, and a missing label column is fine. Columns the model
-does not know, and labels it never saw, are reported, not fatal. The scoring itself is
+dropped (every input row gets a prediction): infinities are bounded by the training
+data's extremes (so a flow scores the same alone or in a batch), missing values are set
+to zero, duplicates are kept, and a missing label column is fine. Columns the model does
+not know, and labels it never saw, are reported, not fatal. The scoring itself is
 recorded as an ``ids-score`` run.
 """
 
@@ -159,7 +160,9 @@ def score_flows(model: str | os.PathLike[str], data: str | os.PathLike[str],
     settings = settings or Settings()
     out = Path(out)
     m = load_ids_model(model, settings)
-    flows = read_flows(data, inf_policy="clip", nan_policy="zero", dedup=False,
+    # Infinity is kept here and bounded by the training extremes in the preprocessor,
+    # so a flow's score does not depend on the other flows in the file
+    flows = read_flows(data, inf_policy="keep", nan_policy="zero", dedup=False,
                        require_label=False)
     notes: list[str] = []
     known = set(m.preprocessor.feature_names_in_)
