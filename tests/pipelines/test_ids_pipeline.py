@@ -188,3 +188,18 @@ def test_cli_unknown_detector_and_missing_model(tmp_path: Path) -> None:
     res = runner.invoke(app, ["--runs-dir", str(tmp_path), "ids", "score", "--model",
                               str(tmp_path), "--data", "x.csv", "--out", "y.parquet"])
     assert "no ids model" in _one_error(res)
+
+
+def test_cli_prep_writes_splits_and_refuses_two_strategies(flows_file: Path,
+                                                          tmp_path: Path) -> None:
+    res = runner.invoke(app, ["--runs-dir", str(tmp_path), "ids", "prep", "--data",
+                              str(flows_file), "--balance", "random_over", "--floor", "300"])
+    assert res.exit_code == 0, res.output
+    run_dir = next(p for p in tmp_path.iterdir() if p.name.endswith("ids-prep"))
+    train = pd.read_parquet(run_dir / "tables" / "train.parquet")
+    assert train["y"].value_counts().min() >= 300  # every class raised to the floor
+    assert _manifest(run_dir)["metrics"]["balance"] == "random_over"
+    res = runner.invoke(app, ["--runs-dir", str(tmp_path / "b"), "ids", "prep", "--data",
+                              str(flows_file), "--balance", "none,smote"])
+    assert res.exit_code == 1
+    assert "takes one strategy" in res.output and len(res.output.strip().splitlines()) == 1
