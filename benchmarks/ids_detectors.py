@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import IDENTIFIERS
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import RobustScaler
@@ -38,16 +39,6 @@ from sklearn.preprocessing import RobustScaler
 from riskscope.io.shared import shared_data_dir
 from riskscope.models import BENIGN_ONLY, DETECTORS, load_detector, make_detector
 
-IDENTIFIERS = [
-    "id",
-    "Flow ID",
-    "Src IP",
-    "Src Port",
-    "Dst IP",
-    "Dst Port",
-    "Timestamp",
-    "Attempted Category",
-]
 TARGET_F1 = 0.975
 TARGET_AUC = 0.95
 

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ids_ingest import machine  # noqa: E402
+from _common import machine  # noqa: E402
 
 
 def run_ours(data: Path, out: Path, smoteenn: bool) -> dict:

@@ -31,37 +31,25 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import IDENTIFIERS, machine
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import RobustScaler
 
 from riskscope.datasets import load_cicids2017_excerpt
 from riskscope.sampling import SMOTEENN
 
-IDENTIFIERS = [
-    "id",
-    "Flow ID",
-    "Src IP",
-    "Src Port",
-    "Dst IP",
-    "Dst Port",
-    "Timestamp",
-    "Attempted Category",
-    "Label",
-]
-
 
 def build_data(n_train: int, n_test: int, n_features: int, attack_share: float, seed: int):
     """Bootstrap-expanded, scaled CICIDS2017 binary train/test sets (see module doc)."""
     rng = np.random.default_rng(seed)
     flows = load_cicids2017_excerpt()
-    X = flows.drop(columns=IDENTIFIERS).select_dtypes("number")
+    X = flows.drop(columns=[*IDENTIFIERS, "Label"]).select_dtypes("number")
     X = X.loc[:, X.nunique() > 1]
     keep = X.nunique().sort_values(ascending=False, kind="stable").index[:n_features]
     X = X[keep].to_numpy(np.float64)
@@ -110,18 +98,6 @@ def macro_f1(X_train, y_train, X_test, y_test, seed: int) -> float:
     )
     model.fit(X_train, y_train)
     return float(f1_score(y_test, model.predict(X_test), average="macro"))
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -15,6 +15,21 @@ __all__ = ["app"]
 app = GROUPS["ids"]
 
 
+# Options `ids run` and `ids prep` share.
+DataOpt = Annotated[str | None, typer.Option(
+    "--data", help="Flow CSV/Parquet file, folder or glob, or a dataset name "
+    "(default: the bundled cicids2017_excerpt).")]
+SplitOpt = Annotated[str | None, typer.Option(
+    "--split", help="stratified (default), day (by Timestamp) or conversation "
+    "(no endpoint pair in two splits).")]
+TargetOpt = Annotated[str | None, typer.Option(
+    "--target", help="label (every attack label, default), group (taxonomy) or binary.")]
+InfOpt = Annotated[str | None, typer.Option(
+    "--inf-policy", help="nan (default; then --nan-policy applies), clip, drop or error.")]
+NanOpt = Annotated[str | None, typer.Option(
+    "--nan-policy", help="drop (default), zero or error.")]
+
+
 def _csv(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -24,12 +39,8 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @app.command("run")
 @command
 def run(
-    data: Annotated[str | None, typer.Option(
-        "--data", help="Flow CSV/Parquet file, folder or glob, or a dataset name "
-        "(default: the bundled cicids2017_excerpt).")] = None,
-    split: Annotated[str | None, typer.Option(
-        "--split", help="stratified (default), day (by Timestamp) or conversation "
-        "(no endpoint pair in two splits).")] = None,
+    data: DataOpt = None,
+    split: SplitOpt = None,
     balance: Annotated[str | None, typer.Option(
         "--balance", help="Comma list of: none, class_weight, random_under, random_over, "
         "smote, smoteenn. Each is compared.")] = None,
@@ -37,14 +48,9 @@ def run(
         "--detectors", help="Comma list of: lightgbm, xgboost, random_forest, mlp.")] = None,
     benign_only: Annotated[str | None, typer.Option(
         "--benign-only", help="autoencoder (default), isolation_forest or none.")] = None,
-    target: Annotated[str | None, typer.Option(
-        "--target", help="label (every attack label, default), group (taxonomy) or binary.")]
-        = None,
-    inf_policy: Annotated[str | None, typer.Option(
-        "--inf-policy", help="nan (default; then --nan-policy applies), clip, drop or error.")]
-        = None,
-    nan_policy: Annotated[str | None, typer.Option(
-        "--nan-policy", help="drop (default), zero or error.")] = None,
+    target: TargetOpt = None,
+    inf_policy: InfOpt = None,
+    nan_policy: NanOpt = None,
 ) -> None:
     """Ingest flows, train and compare detectors, write the run record and report."""
     from riskscope.config import resolve
@@ -64,24 +70,17 @@ def run(
 @app.command("prep")
 @command
 def prep(
-    data: Annotated[str | None, typer.Option(
-        "--data", help="Flow CSV/Parquet file, folder or glob, or a dataset name "
-        "(default: the bundled cicids2017_excerpt).")] = None,
-    split: Annotated[str | None, typer.Option(
-        "--split", help="stratified (default), day or conversation.")] = None,
+    data: DataOpt = None,
+    split: SplitOpt = None,
     balance: Annotated[str | None, typer.Option(
         "--balance", help="One of: none (default), class_weight, random_under, random_over, "
         "smote, smoteenn; applied to the training split only.")] = None,
-    target: Annotated[str | None, typer.Option(
-        "--target", help="label (default), group (taxonomy) or binary.")] = None,
+    target: TargetOpt = None,
     floor: Annotated[int | None, typer.Option(
         "--floor", help="random_over: grow every class below this many flows to it "
         "(default 5000, the reference notebook's).")] = None,
-    inf_policy: Annotated[str | None, typer.Option(
-        "--inf-policy", help="nan (default; then --nan-policy applies), clip, drop or error.")]
-        = None,
-    nan_policy: Annotated[str | None, typer.Option(
-        "--nan-policy", help="drop (default), zero or error.")] = None,
+    inf_policy: InfOpt = None,
+    nan_policy: NanOpt = None,
 ) -> None:
     """Prepare flows without training: clean, split, prune, scale, rebalance, write Parquet."""
     from riskscope.config import resolve

@@ -221,3 +221,12 @@ def _check_data(X: Any, y: Any, owner: str) -> None:
 
 def _plain_label(label: Any) -> Any:
     return label.item() if isinstance(label, np.generic) else label
+
+
+class SampleIndicesMixin:
+    """For samplers whose output rows are input rows: they set ``sample_indices_``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.sampler_tags.sample_indices = True
+        return tags

@@ -14,7 +14,7 @@ from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 
 from riskscope.exceptions import ParameterError
-from riskscope.sampling._base import BaseResampler
+from riskscope.sampling._base import BaseResampler, SampleIndicesMixin
 
 __all__ = [
     "WEIGHT_STRATEGIES",
@@ -97,7 +97,7 @@ def sample_weights(y: Any, *, strategy: str = "balanced", clip: float | None = N
     return table[inverse.reshape(-1)]
 
 
-class NoResampling(BaseResampler):
+class NoResampling(SampleIndicesMixin, BaseResampler):
     """Leave the training rows as they are (the baseline every strategy is compared with).
 
     With ``class_weight`` set it still changes no row, but records the class weights the
@@ -133,13 +133,8 @@ class NoResampling(BaseResampler):
         self._weights = self.class_weights_
         return X, y
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.sampler_tags.sample_indices = True
-        return tags
 
-
-class MajorityUnderSampler(BaseResampler):
+class MajorityUnderSampler(SampleIndicesMixin, BaseResampler):
     """Randomly drop rows of the largest class only.
 
     Parameters
@@ -189,13 +184,8 @@ class MajorityUnderSampler(BaseResampler):
         self.sample_indices_ = sampler.sample_indices_
         return X_res, y_res
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.sampler_tags.sample_indices = True
-        return tags
 
-
-class FloorOverSampler(BaseResampler):
+class FloorOverSampler(SampleIndicesMixin, BaseResampler):
     """Randomly repeat rows of every class below ``floor`` until it has ``floor`` rows.
 
     Classes at or above the floor are untouched, and every original row is kept (they
@@ -248,11 +238,6 @@ class FloorOverSampler(BaseResampler):
         X_res, y_res = sampler.fit_resample(X, y)
         self.sample_indices_ = sampler.sample_indices_
         return X_res, y_res
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.sampler_tags.sample_indices = True
-        return tags
 
 
 def _item(label: Any) -> Any:

@@ -32,7 +32,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from riskscope.exceptions import ParameterError
-from riskscope.sampling._base import BaseResampler, check_params
+from riskscope.sampling._base import BaseResampler, SampleIndicesMixin, check_params
 from riskscope.sampling._neighbors import edited_keep_mask, kneighbors_within
 
 __all__ = ["SMOTE", "SMOTEENN", "EditedNearestNeighbours"]
@@ -125,7 +125,7 @@ class SMOTE(BaseResampler):
         return np.vstack(X_parts), np.hstack(y_parts)
 
 
-class EditedNearestNeighbours(BaseResampler):
+class EditedNearestNeighbours(SampleIndicesMixin, BaseResampler):
     """Edited nearest neighbours (Wilson 1972), as imbalanced-learn's cleaning sampler.
 
     A row of a cleaned class is removed unless its ``n_neighbors`` nearest rows (all
@@ -200,11 +200,6 @@ class EditedNearestNeighbours(BaseResampler):
         )
         self.sample_indices_ = kept
         return X[kept], y[kept]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.sampler_tags.sample_indices = True
-        return tags
 
 
 class SMOTEENN(BaseResampler):
