@@ -226,3 +226,11 @@ def test_failed_figure_leaves_its_name_free():
         sec.figure("not a figure", name="roc")
     sec.figure(_small_figure(), name="roc")
     assert [n for n, _ in rep.figures()] == ["roc"]
+
+
+def test_number_lists_are_formatted_like_numbers_other_lists_as_json():
+    _fmt = html_mod._fmt
+    assert _fmt([0.8354829741913896, 0.9834811319733373]) == "[0.8355, 0.9835]"
+    assert _fmt((1200, 0.5)) == "[1,200, 0.5]"
+    assert _fmt(["a", 1]) == '["a", 1]'
+    assert _fmt([]) == "[]"

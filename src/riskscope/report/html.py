@@ -90,6 +90,8 @@ def _fmt(value: Any) -> str:
         if value == 0 or 1e-4 <= abs(value) < 1e15:
             return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
         return f"{value:.3e}"
+    if isinstance(value, list | tuple) and value and all(_is_number(v) for v in value):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"  # e.g. an interval's ends
     if isinstance(value, Mapping | list | tuple):
         return json.dumps(value, default=str, ensure_ascii=False)
     return str(value)
