@@ -141,9 +141,8 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
             )
         arr = X[self.features_].to_numpy(np.float64)
         if not np.isfinite(arr).all():  # cheap check; training data never gets here
-            lo, hi = np.broadcast_to(self.bounds_lo_, arr.shape), np.broadcast_to(
-                self.bounds_hi_, arr.shape)
-            arr = np.where(arr == np.inf, hi, np.where(arr == -np.inf, lo, arr))
+            arr = np.where(np.isposinf(arr), self.bounds_hi_,
+                           np.where(np.isneginf(arr), self.bounds_lo_, arr))
         arr = arr * self.scale_a_ + self.scale_b_
         return pd.DataFrame(arr.astype(np.float32), columns=self.features_, index=X.index)
 
@@ -187,8 +186,8 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
             ) from None
         if not (len(pre.features_) == len(pre.scale_a_) == len(pre.scale_b_)
                 == len(pre.bounds_lo_) == len(pre.bounds_hi_)):
-            raise SchemaError("Preprocessor JSON has scaling for a different number of columns "
-                              "than features; re-save it from a fitted FlowPreprocessor.")
+            raise SchemaError("Preprocessor JSON has scaling or bounds for a different number of "
+                              "columns than features; re-save it from a fitted FlowPreprocessor.")
         pre.near_constant_ = pd.DataFrame()
         pre.correlation_ = None
         return pre
