@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from riskscope.cli import app
 from riskscope.config import Settings
 from riskscope.datasets import load_cicids2017_excerpt
+from riskscope.io import _flow_schema as fs
 from riskscope.pipelines.ids import IdsConfig, run_ids, run_ids_prep
 from riskscope.pipelines.ids_score import load_ids_model, score_flows
 
@@ -169,9 +170,21 @@ def _one_error(res) -> str:
     return lines[0]
 
 
+def _mlcve(rows: list[dict[str, str]]) -> str:
+    """MachineLearningCVE text: every feature 1, label BENIGN, unless a row says otherwise."""
+    names = [h.strip() for h in fs.MACHINE_LEARNING_CVE_HEADER]
+    lines = [",".join(fs.MACHINE_LEARNING_CVE_HEADER)]
+    for at in rows:
+        lines.append(",".join(at.get(n, "BENIGN" if n == "Label" else "1") for n in names))
+    return "\n".join(lines) + "\n"
+
+
 @pytest.mark.parametrize("content, match", [
     ("", "empty"),
     ("Flow Duration,Total Fwd Packets\n1,2\n", "label"),
+    ("user,amount,Flow Duration,Label\nann,3,1,good\n", "unknown column layout"),
+    (_mlcve([{}, {"Flow Duration": "abc"}]), "not numeric"),
+    (_mlcve([{"Flow Bytes/s": "NaN"}, {"Flow Bytes/s": "NaN"}]), "empty (nan or blank)"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path: Path, content: str, match: str) -> None:
     bad = tmp_path / "bad.csv"
