@@ -4,8 +4,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Extras the test suite and the demo need (ids: ml, nn); later capabilities add theirs here.
-EXTRAS ?= dev,ml,nn
+# Extras the test suite and the demo need (ids: ml, nn; credit: credit); later capabilities add theirs here.
+EXTRAS ?= dev,ml,nn,credit
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 PYTEST_ARGS ?=
 
