@@ -1,5 +1,6 @@
-"""Binning, WOE/IV, scorecard points and population stability (filled by the credit issue)."""
+"""Binning, WOE/IV, feature selection, scorecard points and population stability."""
 
 from riskscope.scorecard.binning import BinningTable, WoeBinner
+from riskscope.scorecard.selection import IVFilter, WoeCorrelationFilter, XGBStepwiseSelector
 
-__all__ = ["BinningTable", "WoeBinner"]
+__all__ = ["BinningTable", "IVFilter", "WoeBinner", "WoeCorrelationFilter", "XGBStepwiseSelector"]
