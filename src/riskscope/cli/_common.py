@@ -25,7 +25,8 @@ from rich.progress import (
 from riskscope.config import Settings, load_config_file, resolve
 from riskscope.exceptions import RiskscopeError
 
-__all__ = ["AppState", "state", "set_state", "command", "out", "err", "RichStageProgress"]
+__all__ = ["AppState", "state", "set_state", "command", "out", "err", "RichStageProgress",
+           "split_csv"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +66,13 @@ def set_state(app_state: AppState) -> None:
 def state() -> AppState:
     """The global options of the current invocation (defaults when none were parsed)."""
     return _STATE.get(AppState())
+
+
+def split_csv(value: str | None) -> tuple[str, ...] | None:
+    """A comma list option as a tuple of its non-empty, stripped items (None stays None)."""
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def one_line(text: str) -> str:

@@ -6,18 +6,12 @@ from typing import Annotated
 
 import typer
 
-from riskscope.cli._common import RichStageProgress, command, out, state
+from riskscope.cli._common import RichStageProgress, command, out, split_csv, state
 from riskscope.cli.groups import GROUPS
 
 __all__ = ["app"]
 
 app = GROUPS["credit"]
-
-
-def _csv(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 @app.command("run")
@@ -47,7 +41,7 @@ def run(
 
     st = state()
     cli = {"data": data, "target": target, "bad": bad, "folds": folds, "repeats": repeats,
-           "models": _csv(models), "n_jobs": n_jobs}
+           "models": split_csv(models), "n_jobs": n_jobs}
     cfg = resolve(CreditConfig, cli=cli, file=st.file_section("credit"), section=None,
                   prefix="RISKSCOPE_CREDIT_")
     run_dir = run_credit(cfg, st.settings(), progress=RichStageProgress())

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from riskscope.cli._common import RichStageProgress, command, out, state
+from riskscope.cli._common import RichStageProgress, command, out, split_csv, state
 from riskscope.cli.groups import GROUPS
 
 __all__ = ["app"]
@@ -28,12 +28,6 @@ InfOpt = Annotated[str | None, typer.Option(
     "--inf-policy", help="nan (default; then --nan-policy applies), clip, drop or error.")]
 NanOpt = Annotated[str | None, typer.Option(
     "--nan-policy", help="drop (default), zero or error.")]
-
-
-def _csv(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 @app.command("run")
@@ -57,8 +51,8 @@ def run(
     from riskscope.pipelines.ids import IdsConfig, run_ids
 
     st = state()
-    cli = {"data": data, "split": split, "balance": _csv(balance),
-           "detectors": _csv(detectors), "benign_only": benign_only, "target": target,
+    cli = {"data": data, "split": split, "balance": split_csv(balance),
+           "detectors": split_csv(detectors), "benign_only": benign_only, "target": target,
            "inf_policy": inf_policy, "nan_policy": nan_policy}
     cfg = resolve(IdsConfig, cli=cli, file=st.file_section("ids"), section=None,
                   prefix="RISKSCOPE_IDS_")
@@ -87,7 +81,7 @@ def prep(
     from riskscope.pipelines.ids import IdsConfig, run_ids_prep
 
     st = state()
-    cli = {"data": data, "split": split, "balance": _csv(balance), "target": target,
+    cli = {"data": data, "split": split, "balance": split_csv(balance), "target": target,
            "floor": floor, "inf_policy": inf_policy, "nan_policy": nan_policy}
     cfg = resolve(IdsConfig, cli=cli, file=st.file_section("ids"), section=None,
                   prefix="RISKSCOPE_IDS_")
