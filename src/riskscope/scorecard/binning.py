@@ -18,6 +18,7 @@ Conventions (those of optbinning, kept everywhere here):
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import warnings
@@ -38,6 +39,21 @@ _TRENDS = (None, "auto", "auto_heuristic", "auto_asc_desc", "ascending", "descen
            "concave", "convex", "peak", "valley", "peak_heuristic", "valley_heuristic")
 _PREBINNING = ("cart", "quantile", "uniform", "mdlp")
 _SOLVERS = ("cp", "mip")
+
+
+def _not_highs(record: logging.LogRecord) -> bool:
+    return "importing solver HIGHS" not in record.getMessage()
+
+
+def _quiet_highs() -> None:
+    """Drop cvxpy's log line about its optional HiGHS build (broken in this wheel set).
+
+    optbinning imports cvxpy, which logs that failure in every process; the solvers used
+    here do not need HiGHS. A filter survives cvxpy resetting its logger's level.
+    """
+    logger = logging.getLogger("__cvxpy__")
+    if _not_highs not in logger.filters:
+        logger.addFilter(_not_highs)
 
 
 def _plain(value: Any) -> Any:
@@ -445,6 +461,7 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         return self
 
     def _fit_column(self, col: Any, x: pd.Series, y: np.ndarray, kind: str) -> BinningTable:
+        _quiet_highs()
         from optbinning import OptimalBinning
 
         codes = list(self.special_codes or [])
