@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from riskscope.datasets import _german_codes as gc
 from riskscope.exceptions import InputError, SchemaError
+from riskscope.io._flow_schema import IMPROVED_HEADER
 
 __all__ = [
     "BUNDLED",
@@ -33,30 +34,9 @@ BUNDLED: tuple[str, ...] = ("german_credit", "cicids2017_excerpt", "carbanak_exc
 
 REBUILD = "reinstall riskscope or rebuild it with `python scripts/make_bundled_data.py`"
 
-#: The 91 columns of the corrected CICIDS2017 CSVs (Engelen et al.), in file order.
-CICIDS2017_IMPROVED_COLUMNS: tuple[str, ...] = (
-    "id", "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Protocol", "Timestamp",
-    "Flow Duration", "Total Fwd Packet", "Total Bwd packets", "Total Length of Fwd Packet",
-    "Total Length of Bwd Packet", "Fwd Packet Length Max", "Fwd Packet Length Min",
-    "Fwd Packet Length Mean", "Fwd Packet Length Std", "Bwd Packet Length Max",
-    "Bwd Packet Length Min", "Bwd Packet Length Mean", "Bwd Packet Length Std",
-    "Flow Bytes/s", "Flow Packets/s", "Flow IAT Mean", "Flow IAT Std", "Flow IAT Max",
-    "Flow IAT Min", "Fwd IAT Total", "Fwd IAT Mean", "Fwd IAT Std", "Fwd IAT Max",
-    "Fwd IAT Min", "Bwd IAT Total", "Bwd IAT Mean", "Bwd IAT Std", "Bwd IAT Max",
-    "Bwd IAT Min", "Fwd PSH Flags", "Bwd PSH Flags", "Fwd URG Flags", "Bwd URG Flags",
-    "Fwd RST Flags", "Bwd RST Flags", "Fwd Header Length", "Bwd Header Length",
-    "Fwd Packets/s", "Bwd Packets/s", "Packet Length Min", "Packet Length Max",
-    "Packet Length Mean", "Packet Length Std", "Packet Length Variance", "FIN Flag Count",
-    "SYN Flag Count", "RST Flag Count", "PSH Flag Count", "ACK Flag Count", "URG Flag Count",
-    "CWR Flag Count", "ECE Flag Count", "Down/Up Ratio", "Average Packet Size",
-    "Fwd Segment Size Avg", "Bwd Segment Size Avg", "Fwd Bytes/Bulk Avg",
-    "Fwd Packet/Bulk Avg", "Fwd Bulk Rate Avg", "Bwd Bytes/Bulk Avg", "Bwd Packet/Bulk Avg",
-    "Bwd Bulk Rate Avg", "Subflow Fwd Packets", "Subflow Fwd Bytes", "Subflow Bwd Packets",
-    "Subflow Bwd Bytes", "FWD Init Win Bytes", "Bwd Init Win Bytes", "Fwd Act Data Pkts",
-    "Fwd Seg Size Min", "Active Mean", "Active Std", "Active Max", "Active Min", "Idle Mean",
-    "Idle Std", "Idle Max", "Idle Min", "ICMP Code", "ICMP Type", "Total TCP Flow Time",
-    "Label", "Attempted Category",
-)  # fmt: skip
+#: The 91 columns of the corrected CICIDS2017 CSVs (Engelen et al.), in file order; the
+#: ingest layer's table of that layout (datasets build on io, not the other way round).
+CICIDS2017_IMPROVED_COLUMNS: tuple[str, ...] = IMPROVED_HEADER
 
 GRAPH_NODE_COLUMNS: tuple[str, ...] = ("id", "type", "name", "time", "uuid")
 GRAPH_EDGE_COLUMNS: tuple[str, ...] = ("src", "dst", "type", "time", "uuid")

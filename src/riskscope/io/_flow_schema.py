@@ -78,9 +78,8 @@ TRAFFIC_LABELLING_HEADER: tuple[str, ...] = (
     " Protocol", " Timestamp", *MACHINE_LEARNING_CVE_HEADER[1:],
 )  # fmt: skip
 
-#: The corrected release (Engelen et al., CNS2022 "CICIDS2017_improved"): 91 columns.
-#: Equal to :data:`riskscope.datasets.CICIDS2017_IMPROVED_COLUMNS` (a test checks it);
-#: repeated here so that ``io`` does not import from the ``datasets`` room.
+#: The corrected release (Engelen et al., CNS2022 "CICIDS2017_improved"): 91 columns, in
+#: file order (also :data:`riskscope.datasets.CICIDS2017_IMPROVED_COLUMNS`).
 IMPROVED_HEADER: tuple[str, ...] = (
     "id", "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Protocol", "Timestamp",
     "Flow Duration", "Total Fwd Packet", "Total Bwd packets", "Total Length of Fwd Packet",
