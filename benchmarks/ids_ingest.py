@@ -25,12 +25,11 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import machine
+from _common import machine, run_child
 
 HERE = Path(__file__).resolve().parent
 
@@ -74,11 +73,7 @@ def child(which: str, data: Path) -> None:
 
 
 def measure(which: str, data: Path) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", which, "--data", str(data)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"error: {which} run failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(__file__, ["--child", which, "--data", str(data)])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,6 @@ import datetime as dt
 import json
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import machine, run_child  # noqa: E402
 
 
 def run_ours(data: Path, out: Path, smoteenn: bool) -> dict:
@@ -184,13 +183,8 @@ def child(which: str, data: Path, smoteenn: bool) -> None:
 
 
 def measure(which: str, data: Path, smoteenn: bool) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", which, "--data", str(data)]
-    if not smoteenn:
-        cmd.append("--no-smoteenn")
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"error: {which} run failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    args = ["--child", which, "--data", str(data)]
+    return run_child(__file__, args if smoteenn else [*args, "--no-smoteenn"])
 
 
 def main(argv: list[str] | None = None) -> int:
