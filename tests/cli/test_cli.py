@@ -144,19 +144,37 @@ def test_demo_writes_index_linking_every_report(runs_dir: Path, seed: int,
     _check_demo(runs_dir, seed)
 
 
+def test_demo_links_every_run_a_job_returns(runs_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """A job may record several runs (credit: run, score, monitor); each gets an entry."""
+    from riskscope.pipelines.profile import ProfileConfig, run_profile
+
+    def run(settings, progress, parent):
+        return [(f"Profile {i}", run_profile(ProfileConfig(source="german_credit"), settings,
+                                             parent=parent)) for i in (1, 2)]
+
+    monkeypatch.setattr(demo_mod, "DEMO_JOBS", (demo_mod.DemoJob(title="two", run=run),))
+    _check_demo(runs_dir, 1, extra_runs=1)
+    index = next(runs_dir.glob("*-demo")) / "index.html"
+    assert "Profile 1" in index.read_text() and "Profile 2" in index.read_text()
+
+
 @pytest.mark.slow
 def test_full_demo(runs_dir: Path):
     _check_demo(runs_dir, 42)
 
 
-def _check_demo(runs_dir: Path, seed: int):
+def _check_demo(runs_dir: Path, seed: int, extra_runs: int | None = None):
     res = runner.invoke(app, ["--seed", str(seed), "--runs-dir", str(runs_dir), "demo"])
     assert res.exit_code == 0, res.output
     index = Path(res.output.strip().splitlines()[-1].split(": ", 1)[1])
     assert index.is_file() and index.parent.name.endswith("-demo")
     html = index.read_text()
     hrefs = set(re.findall(r'href="(\.\./[^"]+/report\.html)"', html))
-    n_jobs = len(demo_mod.DEMO_JOBS)  # as monkeypatched by the caller, if it did
+    # as monkeypatched by the caller, if it did; the credit job adds its score and
+    # monitor runs to its own
+    credit = any(j.title.startswith("Credit scoring") for j in demo_mod.DEMO_JOBS)
+    extra = (2 if credit else 0) if extra_runs is None else extra_runs
+    n_jobs = len(demo_mod.DEMO_JOBS) + extra
     assert len(hrefs) == n_jobs
     for href in hrefs:
         report = (index.parent / href).resolve()

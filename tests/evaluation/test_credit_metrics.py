@@ -12,6 +12,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, roc_auc_score
+from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -114,6 +115,34 @@ def test_repeated_cv_fits_only_on_training_rows(data):
         assert sum(map(len, tested)) == len(y)
         assert frozenset().union(*tested) == frozenset(range(len(y)))
     assert not np.isnan(cv.oof_proba).any()
+
+
+def test_record_sees_each_folds_fitted_estimator(data):
+    X, y = data
+    Xid = np.column_stack([np.arange(len(y)), X])
+    RecordingClassifier.log.clear()
+
+    def record(est):
+        return {"rate": est.rate_, "fitted_on": sorted(RecordingClassifier.log[-2][1])}
+
+    cv = repeated_cv_evaluate(RecordingClassifier(), Xid, y, n_splits=3, n_repeats=2,
+                              record=record)
+    assert len(cv.records) == len(cv.folds) == 6
+    splits = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0).split(Xid, y)
+    for rec, (train, _) in zip(cv.records, splits, strict=True):
+        # the estimator recorded is the one fitted on this fold's training rows, nothing else
+        assert rec["fitted_on"] == sorted(train.tolist())
+        assert rec["rate"] == pytest.approx(y[train].mean())
+    assert repeated_cv_evaluate(LogisticRegression(), X, y, n_splits=3, n_repeats=1
+                                ).records is None
+    with parallel_config(backend="threading"):
+        par = repeated_cv_evaluate(LogisticRegression(), X, y, n_splits=3, n_repeats=1,
+                                   n_jobs=2, record=lambda e: {"c": float(e.coef_[0, 0])})
+    seq = repeated_cv_evaluate(LogisticRegression(), X, y, n_splits=3, n_repeats=1,
+                               record=lambda e: {"c": float(e.coef_[0, 0])})
+    assert par.records == seq.records  # fold order kept when folds run in parallel
+    with pytest.raises(ParameterError, match=r"`record` of repeated_cv_evaluate"):
+        repeated_cv_evaluate(LogisticRegression(), X, y, record="coef_")
 
 
 def test_fold_count_and_columns(data):

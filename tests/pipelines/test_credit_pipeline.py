@@ -62,9 +62,48 @@ def test_run_writes_record_tables_and_report(german_csv: Path, tmp_path: Path) -
     html = (out / "report.html").read_text()
     for heading in ("Information value (descriptive, whole table)", "Descriptive only",
                     "our Table 5 beside the paper", "Can the accuracy and the AUC both be true",
-                    "corrected resampled t-test", "ROC curves"):
+                    "corrected resampled t-test", "ROC curves",
+                    "What IV-XGBoost-RF chose in each outer fold", "Chosen feature count",
+                    "Final scorecard", "Points per attribute bin", "PDO 20"):
         assert heading.lower() in html.lower(), heading
     assert (out / "plots" / "roc.png").is_file()
+    # the final scorecard: plain JSON, its points table in the record and the report
+    model = orjson.loads((out / "model" / "model.json").read_bytes())
+    assert model["kind"] == "riskscope-credit-model" and "cutoff" in model
+    points = pd.read_parquet(out / "tables" / "scorecard_points.parquet")
+    assert points.columns.tolist() == ["feature", "bin", "woe", "points"]
+    assert set(points["feature"]) == set(pd.read_csv(german_csv).columns) - {"class"}
+    assert not list(out.rglob("*.pkl")) and not list(out.rglob("*.joblib"))
+
+
+def test_per_fold_choices_come_from_each_outer_training_fold(german_csv: Path,
+                                                             tmp_path: Path) -> None:
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    from riskscope.io.credit import read_credit
+    from riskscope.pipelines.credit import make_model
+
+    cfg = CreditConfig(data=str(german_csv), target="class", models=("iv_xgb_rf",),
+                       **{**FAST, "folds": 3})
+    out = run_credit(cfg, Settings(runs_dir=tmp_path / "runs", seed=5))
+    choices = pd.read_parquet(out / "tables" / "cv_choices.parquet")
+    folds = pd.read_parquet(out / "tables" / "cv_folds.parquet")
+    assert len(choices) == len(folds) == 3  # one row per outer fold
+    assert choices[["repeat", "fold"]].values.tolist() == [[0, 0], [0, 1], [0, 2]]
+    assert (choices["n_features"] == choices["features"].map(len)).all()
+    assert (choices["n_features"] <= choices["n_after_iv"]).all()
+    assert set(choices["max_features"]) <= {2, 4} and set(choices["min_samples_split"]) == {2}
+    assert np.allclose(choices["test_accuracy"], folds["accuracy"])
+    # the recorded choices are those of the model fitted on that outer training fold
+    d = read_credit(german_csv, target="class")
+    train, _ = next(iter(RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=5)
+                         .split(d.X, d.y)))
+    est = make_model("iv_xgb_rf", cfg, d.numeric, d.categorical, 5)
+    own = est.fit(d.X.iloc[train], d.y[train]).choices_
+    first = choices.iloc[0]
+    assert list(first["features"]) == own["features"]
+    assert (first["max_features"], first["min_samples_split"]) == (own["max_features"],
+                                                                   own["min_samples_split"])
 
 
 def test_models_fit_binners_on_outer_training_rows_only(german_csv: Path, tmp_path: Path,
@@ -81,19 +120,16 @@ def test_models_fit_binners_on_outer_training_rows_only(german_csv: Path, tmp_pa
         return real_fit(self, X, y)
 
     monkeypatch.setattr(WoeBinner, "fit", spy)
-    real_eval, real_desc = pipeline._evaluate, pipeline._describe
+    def named(name: str, fn):
+        def wrapped(s: dict) -> None:
+            stage["name"] = name
+            fn(s)
+        return wrapped
 
-    def evaluate(s: dict) -> None:
-        stage["name"] = "evaluate"
-        real_eval(s)
-
-    def describe(s: dict) -> None:
-        stage["name"] = "describe"
-        real_desc(s)
-
-    stages = tuple(pipeline.Stage(st.name, {"evaluate": evaluate, "describe (whole data)":
-                                            describe}.get(st.name, st.fn))
-                   for st in pipeline.STAGES)
+    wrap = {"evaluate": "evaluate", "describe (whole data)": "describe",
+            "final scorecard": "final"}
+    stages = tuple(pipeline.Stage(st.name, named(wrap[st.name], st.fn) if st.name in wrap
+                                  else st.fn) for st in pipeline.STAGES)
     monkeypatch.setattr(pipeline, "STAGES", stages)
     cfg = CreditConfig(data=str(german_csv), target="class", models=("iv_xgb_rf", "lr_woe"),
                        **FAST)
@@ -111,8 +147,10 @@ def test_models_fit_binners_on_outer_training_rows_only(german_csv: Path, tmp_pa
     assert len(fits) >= 2 * 2  # both models, both folds
     for rows in fits:
         assert rows in train_sets, "a binner inside the evaluation saw outer test rows"
-    # The descriptive stage does bin the whole table, and only it.
+    # The descriptive stage does bin the whole table, and so does the final scorecard,
+    # refitted on every row after the evaluation is done (its cut-off: see test_credit_score).
     assert any(where == "describe" and len(rows) == n for where, rows in seen)
+    assert [len(rows) for where, rows in seen if where == "final"] == [n]
 
 
 def test_same_seed_same_metrics(german_csv: Path, tmp_path: Path) -> None:

@@ -11,7 +11,15 @@ from matplotlib.figure import Figure
 from riskscope.datasets import load_german_credit
 from riskscope.exceptions import NotFittedError, ParameterError, SchemaError
 from riskscope.scorecard import WoeBinner
-from riskscope.scorecard.psi import PSIResult, feature_psi, psi, psi_status, summarize_psi
+from riskscope.scorecard.psi import (
+    BandReference,
+    PSIResult,
+    feature_psi,
+    plot_psi_summary,
+    psi,
+    psi_status,
+    summarize_psi,
+)
 
 COLUMNS = ["checking_status", "duration_months", "credit_amount", "purpose", "age_years"]
 
@@ -176,3 +184,46 @@ def test_feature_psi_bad_inputs(german) -> None:
         feature_psi(X, X, WoeBinner())
     with pytest.raises(ParameterError, match=r"`eps` of feature_psi"):
         feature_psi(X, X, binner, eps=-1)
+
+
+# --- kept references (what a saved model stores) ------------------------------------------
+@pytest.mark.parametrize("bins", [10, 4, [550.0, 600.0, 650.0]])
+def test_band_reference_gives_psi_without_the_expected_rows(scores: np.ndarray, bins) -> None:
+    rng = np.random.default_rng(1)
+    new = np.append(rng.normal(620, 60, 800), [np.nan] * 20)
+    ref = BandReference.from_dict(orjson.loads(orjson.dumps(
+        BandReference.fit(scores, bins=bins).to_dict())))
+    a, b = ref.compare(new), psi(scores, new, bins=bins)
+    assert a.to_dict() == b.to_dict() and a.psi == b.psi
+    assert a.bands[-1] == "Missing" and a.n_expected[-1] == 0
+    assert ref.compare(scores).psi == 0.0
+
+
+def test_band_reference_rejects_inconsistent_json() -> None:
+    with pytest.raises(SchemaError, match=r"needs 3 counts for 2 cut points"):
+        BandReference(name="score", cuts=[1.0, 2.0], n_expected=[5, 5])
+    with pytest.raises(SchemaError, match=r"finite, increasing cut points"):
+        BandReference(name="score", cuts=[2.0, 1.0], n_expected=[5, 5, 5])
+    with pytest.raises(SchemaError, match=r"Band reference JSON is incomplete"):
+        BandReference.from_dict({"name": "score"})
+
+
+def test_feature_psi_against_the_binners_own_counts(german) -> None:
+    X, y, binner = german
+    new = X[y == 1].assign(age_years=lambda d: d["age_years"] + 15)
+    stored = feature_psi(None, new, binner)
+    recount = feature_psi(X, new, binner)  # the rows the binner was fitted on
+    assert {k: r.to_dict() for k, r in stored.items()} == \
+        {k: r.to_dict() for k, r in recount.items()}
+    assert all(r.psi == 0.0 for r in feature_psi(None, X, binner).values())
+    assert stored["age_years"].status == "shift"
+
+
+def test_plot_psi_summary(german) -> None:
+    X, y, binner = german
+    fig = plot_psi_summary(feature_psi(None, X[y == 1], binner))
+    assert isinstance(fig, Figure)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[-1] == "checking_status"  # highest PSI on top
+    with pytest.raises(ParameterError, match="at least one PSI result"):
+        plot_psi_summary({})

@@ -254,6 +254,8 @@ class CVResult:
     n_repeats: int
     random_state: int | None
     threshold: float
+    #: What ``record`` returned for each fold's fitted estimator (``folds`` order), or None.
+    records: list[dict[str, Any]] | None = None
 
     def compare(self, other: CVResult, metric: str = "roc_auc") -> CorrectedTTest:
         """Corrected resampled t-test of ``self - other`` on ``metric`` (same splits only)."""
@@ -294,11 +296,12 @@ class CVResult:
         return bootstrap_ci(fn, y, p, n=n, seed=seed)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready folds and summary (no out-of-fold probabilities)."""
+        """JSON-ready folds, summary and per-fold records (no out-of-fold probabilities)."""
         return {"n_splits": self.n_splits, "n_repeats": self.n_repeats,
                 "random_state": self.random_state, "threshold": self.threshold,
                 "folds": self.folds.to_dict(orient="records"),
-                "summary": self.summary.reset_index().to_dict(orient="records")}
+                "summary": self.summary.reset_index().to_dict(orient="records"),
+                "records": self.records}
 
 
 def _take(X: Any, idx: np.ndarray) -> Any:
@@ -312,14 +315,18 @@ def _bad_proba(est: Any, X: Any) -> np.ndarray:
 
 
 def _run_fold(make: Callable[[], Any], X: Any, y: np.ndarray, train: np.ndarray,
-              test: np.ndarray, threshold: float) -> tuple[dict[str, float], np.ndarray]:
+              test: np.ndarray, threshold: float, record: Callable[[Any], dict] | None,
+              ) -> tuple[dict[str, float], np.ndarray, dict[str, Any] | None]:
     est = make()
     if not hasattr(est, "predict_proba"):
         raise ParameterError(f"The estimator {type(est).__name__} has no predict_proba; "
                              "use a classifier that gives probabilities.")
     est.fit(_take(X, train), y[train])
     p = _bad_proba(est, _take(X, test))
-    return credit_scores(y[test], p, threshold), p
+    # Called here, in the fold (and its worker), so only the fold's fitted estimator is
+    # seen; it is then dropped, which keeps parallel folds from shipping models back.
+    info = None if record is None else dict(record(est))
+    return credit_scores(y[test], p, threshold), p, info
 
 
 def _int_param(value: Any, name: str, low: int) -> int:
@@ -332,6 +339,7 @@ def _int_param(value: Any, name: str, low: int) -> int:
 def repeated_cv_evaluate(
     estimator: Any, X: Any, y: Any, *, n_splits: int = 5, n_repeats: int = 5,
     random_state: int | None = 0, threshold: float = 0.5, n_jobs: int = 1,
+    record: Callable[[Any], dict[str, Any]] | None = None,
 ) -> CVResult:
     """Repeated stratified k-fold CV of a probabilistic classifier, scored per fold.
 
@@ -356,6 +364,12 @@ def repeated_cv_evaluate(
         ``P(bad)`` at or above which a row is predicted bad.
     n_jobs : int, default 1
         Folds run in parallel through joblib when not 1.
+    record : callable or None, default None
+        Called with each fold's estimator right after it was fitted on that fold's
+        training rows; the dicts it returns (JSON-able, e.g. a chosen feature count) are
+        kept in :attr:`CVResult.records`, one per fold in ``folds`` order. It must be
+        picklable when ``n_jobs`` is not 1 (a module-level function or
+        ``operator.attrgetter``).
 
     Examples
     --------
@@ -370,6 +384,10 @@ def repeated_cv_evaluate(
     (10, ['mean', 'std', 'low', 'high'])
     >>> bool(cv.summary.loc["roc_auc", "low"] < cv.summary.loc["roc_auc", "mean"])
     True
+    >>> cv = repeated_cv_evaluate(LogisticRegression(), X, y, n_splits=2, n_repeats=1,
+    ...                           record=lambda est: {"coef0": float(est.coef_[0, 0])})
+    >>> len(cv.records), sorted(cv.records[0])
+    (2, ['coef0'])
     """
     n_splits = _int_param(n_splits, "n_splits", 2)
     n_repeats = _int_param(n_repeats, "n_repeats", 1)
@@ -379,6 +397,9 @@ def repeated_cv_evaluate(
     if not 0 <= threshold <= 1:
         raise ParameterError(
             f"`threshold` of repeated_cv_evaluate must be in [0, 1]; got {threshold!r}.")
+    if record is not None and not callable(record):
+        raise ParameterError(f"`record` of repeated_cv_evaluate must be None or a callable; "
+                             f"got {type(record).__name__}.")
     if hasattr(estimator, "fit"):
         def make() -> Any:
             return clone(estimator)
@@ -400,15 +421,15 @@ def repeated_cv_evaluate(
                                        random_state=random_state)
     splits = list(splitter.split(np.zeros(yv.shape[0]), yv))
     if n_jobs == 1:
-        out = [_run_fold(make, X, yv, tr, te, threshold) for tr, te in splits]
+        out = [_run_fold(make, X, yv, tr, te, threshold, record) for tr, te in splits]
     else:
         from joblib import Parallel, delayed
 
         out = Parallel(n_jobs=n_jobs)(
-            delayed(_run_fold)(make, X, yv, tr, te, threshold) for tr, te in splits)
+            delayed(_run_fold)(make, X, yv, tr, te, threshold, record) for tr, te in splits)
     oof = np.full((n_repeats, yv.shape[0]), np.nan)
     rows = []
-    for i, ((tr, te), (scores, p)) in enumerate(zip(splits, out, strict=True)):
+    for i, ((tr, te), (scores, p, _)) in enumerate(zip(splits, out, strict=True)):
         oof[i // n_splits, te] = p
         rows.append({"repeat": i // n_splits, "fold": i % n_splits, "n_train": len(tr),
                      "n_test": len(te), **scores})
@@ -418,8 +439,9 @@ def repeated_cv_evaluate(
     for m in METRICS:
         mean, std, _, half = _corrected(folds[m].to_numpy(float), ratio, 0.95)
         summary[m] = {"mean": mean, "std": std, "low": mean - half, "high": mean + half}
+    records = None if record is None else [info for _, _, info in out]
     return CVResult(folds, pd.DataFrame.from_dict(summary, orient="index"), oof, yv,
-                    n_splits, n_repeats, random_state, float(threshold))
+                    n_splits, n_repeats, random_state, float(threshold), records)
 
 
 # ----------------------------------------------------------------- plausibility of reported AUCs

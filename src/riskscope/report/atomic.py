@@ -17,9 +17,12 @@ from typing import IO, TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["atomic_path", "write_bytes", "write_parquet", "write_text"]
+__all__ = ["FRAME_SUFFIXES", "atomic_path", "frame_format", "write_bytes", "write_frame",
+           "write_parquet", "write_text"]
 
 TMP_PREFIX = ".tmp-"
+#: File endings :func:`write_frame` understands.
+FRAME_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
 # mkstemp creates files 0600; published artifacts get the usual 0666 & ~umask instead, so
 # reports can be shared or served. Read the umask once, at import, while single-threaded.
@@ -98,3 +101,40 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, compression="zstd", index=False, use_dictionary=dictionary)
     return Path(path)
+
+
+def frame_format(path: str | os.PathLike[str], *, option: str = "--out") -> str:
+    """The ending of ``path`` among :data:`FRAME_SUFFIXES`, or a one-line ParameterError.
+
+    ``option`` names the setting the path came from, for the error message.
+    """
+    from riskscope.exceptions import ParameterError
+
+    path = Path(path)
+    suffix = next((x for x in FRAME_SUFFIXES if path.name.lower().endswith(x)), None)
+    if suffix is None:
+        raise ParameterError(f"{option} '{path}' must end in .parquet, .csv or .csv.gz; got "
+                             f"'{path.suffix}'.")
+    return suffix
+
+
+def write_frame(df: pd.DataFrame, path: str | os.PathLike[str], *, option: str = "--out") -> Path:
+    """Write ``df`` atomically as Parquet, CSV or gzipped CSV, chosen by the file ending.
+
+    ``option`` names the setting the path came from, for the error message.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "scores.csv"
+    >>> _ = write_frame(pd.DataFrame({"score": [612.5]}), p)
+    >>> p.read_text().splitlines()
+    ['score', '612.5']
+    """
+    path = Path(path)
+    suffix = frame_format(path, option=option)
+    if suffix == ".parquet":
+        return write_parquet(df, path)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, compression="gzip" if suffix == ".csv.gz" else None)
+    return path

@@ -2,7 +2,8 @@
 
 Sections: summary, data, the descriptive IV table beside the paper's Table 3, the
 descriptive feature-count search beside Table 4, our cross-validated Table 5 beside the
-paper's, the accuracy/AUC plausibility check, the corrected t-test, ROC curves, folds.
+paper's, the accuracy/AUC plausibility check, the corrected t-test, what IV-XGBoost-RF
+chose in each outer fold, ROC curves, the final scorecard, folds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 
 from riskscope.report.html import Report
 
-__all__ = ["build_credit_report", "PAPER_IV", "PAPER_TABLE4", "PAPER_TABLE5"]
+__all__ = ["build_credit_report", "choices_text", "PAPER_IV", "PAPER_TABLE4", "PAPER_TABLE5"]
 
 #: The paper's Table 3 (IV per attribute R1..R20, UCI order) with UCI attribute names.
 PAPER_IV = {
@@ -207,6 +208,111 @@ def _ttest(rep: Report, s: dict[str, Any]) -> None:
              f"{verdict} difference. The paper's +0.90 pt came from a single 5-fold CV.")
 
 
+def _range(values: pd.Series) -> str:
+    lo, hi = values.min(), values.max()
+    return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+
+
+def choices_text(choices: pd.DataFrame) -> list[str]:
+    """Sentences on how much IV-XGBoost-RF's per-fold choices vary, from the table alone.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n_features": [2, 1], "features": [["a", "b"], ["a"]],
+    ...                   "max_features": [2, 2], "min_samples_split": [3, 5]})
+    >>> print(choices_text(t)[0])
+    Chosen feature count: 1-2 over 2 outer folds (median 1.5; 2 distinct counts).
+    """
+    j = len(choices)
+    counts = choices["n_features"]
+    out = [f"Chosen feature count: {_range(counts)} over {j} outer folds (median "
+           f"{counts.median():g}; {counts.nunique()} distinct counts)."]
+    kept = pd.Series([f for fs in choices["features"] for f in fs]).value_counts()
+    always = sorted(kept.index[kept == j])
+    sometimes = kept[(kept < j)]
+    text = f"{len(always)} feature(s) were kept in every fold"
+    text += f" ({', '.join(always)})" if always else ""
+    if len(sometimes):
+        text += (f"; {len(sometimes)} only in some: " + ", ".join(
+            f"{f} {n}/{j}" for f, n in sometimes.items()))
+    out.append(text + ".")
+    grid = choices.groupby(["max_features", "min_samples_split"]).size().sort_values(
+        ascending=False, kind="stable")
+    (mf, mss), n = grid.index[0], int(grid.iloc[0])
+    text = (f"Grid-search winner (max_features, min_samples_split): {len(grid)} distinct "
+            f"pair(s) over {j} folds")
+    if n > 1 or j == 1:
+        text += f"; the most frequent, ({mf}, {mss}), won {n} of {j}"
+    else:
+        text += "; none won twice"
+    out.append(text + ".")
+    if counts.nunique() > 1 or len(grid) > 1 or len(sometimes):
+        out.append("So the paper's single chosen count and grid winner describe one training "
+                   "sample, not the data: another split of the same rows chooses otherwise.")
+    else:
+        out.append("Every fold made the same choices: they are stable on this data.")
+    return out
+
+
+def _choices(rep: Report, s: dict[str, Any]) -> None:
+    choices = s.get("choices")
+    if choices is None or choices.empty:
+        return
+    sec = rep.section("What IV-XGBoost-RF chose in each outer fold", intro=(
+        "Each outer training fold runs the whole method on its own rows: correlation and IV "
+        "filters, the XGBoost-ranked feature count (inner CV accuracy) and the random-forest "
+        "grid search (inner CV). Nothing here was fitted on an outer test fold."))
+    for line in choices_text(choices):
+        sec.text(line)
+    shown = choices.assign(features=choices["features"].map(", ".join))
+    sec.table(shown, caption="Per outer fold: columns left after the correlation and IV "
+              "filters, the chosen count and columns, inner accuracies, grid winner, "
+              "outer test accuracy", max_rows=500)
+    j = len(choices)
+    kept = pd.Series([f for fs in choices["features"] for f in fs]).value_counts()
+    freq = pd.DataFrame({"feature": kept.index, "folds_kept": kept.to_numpy(),
+                         "share": kept.to_numpy() / j})
+    never = [c for c in s["data"].X.columns if c not in set(kept.index)]
+    freq = pd.concat([freq, pd.DataFrame({"feature": never, "folds_kept": 0, "share": 0.0})],
+                     ignore_index=True)
+    sec.table(freq, caption=f"How often each column was kept (of {j} outer folds)",
+              max_rows=200)
+
+
+def _scorecard(rep: Report, s: dict[str, Any]) -> None:
+    m = s.get("final")
+    if m is None:
+        return
+    card, c = m.scorecard, m.cutoff
+    sec = rep.section("Final scorecard", intro=(
+        "The WOE logistic scorecard (lr_woe) refitted on every row and saved as "
+        "model/model.json (plain JSON: bins, WOE, coefficients, scaling, cut-off, training "
+        "score bands) for `riskscope credit score` and `riskscope credit monitor`. Its "
+        "cross-validated performance is lr_woe's row in the comparison above."))
+    sec.kv({"scaling": f"PDO {card.pdo:g} (points to double the odds), base odds "
+                       f"{card.base_odds:g}:1 (good:bad) at base score {card.base_score:g}",
+            "factor / offset": f"{card.factor_:.4f} / {card.offset_:.4f} (score = offset + "
+                               "factor x ln(good:bad odds))",
+            "cut-off": f"decline when P(bad) >= {c.threshold:.4f}, i.e. score <= "
+                       f"{m.score_cutoff:.1f}",
+            "how it was chosen": f"least expected cost with a bad:good cost ratio of "
+                                 f"{c.bad_cost:g}:1 on {c.n:,} out-of-fold predictions of "
+                                 f"the training rows ({m.meta.get('cutoff_source')}); never "
+                                 "on scored data",
+            "at the cut-off (those predictions)": f"accuracy {100 * c.accuracy:.1f}%, "
+                                                   f"declined {100 * c.decline_rate:.1f}%, "
+                                                   f"bad rate among approved "
+                                                   f"{100 * c.bad_rate_approved:.1f}%, "
+                                                   f"cost per applicant {c.expected_cost:.4f}"})
+    coef = pd.DataFrame({"feature": list(card.feature_names_in_), "coefficient": card.coef_})
+    sec.table(coef, caption="Coefficients of the WOE features in logit P(bad) (intercept "
+              f"{card.intercept_:.4f}); negative: higher WOE (safer bin) lowers P(bad)",
+              max_rows=200, collapsed=True)
+    sec.table(card.points_table_, caption="Points per attribute bin; an applicant's points "
+              "over the features sum to the score (the intercept is spread evenly)",
+              max_rows=1000)
+
+
 def _roc(rep: Report, s: dict[str, Any]) -> None:
     from riskscope.evaluation.metrics import binary_scores
     from riskscope.evaluation.plots import roc_curve_plot
@@ -233,6 +339,8 @@ def build_credit_report(s: dict[str, Any]) -> Report:
     _table5(rep, s)
     _consistency(rep, s)
     _ttest(rep, s)
+    _choices(rep, s)
     _roc(rep, s)
+    _scorecard(rep, s)
     _folds(rep, s)
     return rep

@@ -20,7 +20,8 @@ import pandas as pd
 from riskscope.exceptions import NotFittedError, ParameterError, SchemaError
 from riskscope.scorecard.binning import WoeBinner, _as_frame
 
-__all__ = ["PSIResult", "feature_psi", "psi", "psi_status", "summarize_psi"]
+__all__ = ["BandReference", "PSIResult", "feature_psi", "plot_psi_summary", "psi", "psi_status",
+           "summarize_psi"]
 
 #: Upper bounds of the "stable" and "moderate" readings (a PSI above 0.25 is a "shift").
 PSI_THRESHOLDS = (0.10, 0.25)
@@ -210,6 +211,10 @@ def psi(expected: Any, actual: Any, *, bins: Any = 10, eps: float = 1e-4,
     -------
     PSIResult
 
+    See Also
+    --------
+    BandReference : the same bands and expected counts kept (as JSON) for later samples.
+
     Examples
     --------
     >>> import numpy as np
@@ -222,24 +227,111 @@ def psi(expected: Any, actual: Any, *, bins: Any = 10, eps: float = 1e-4,
     'shift'
     """
     _check_eps(eps, "psi")
-    e, a = _numeric(expected, "expected"), _numeric(actual, "actual")
-    cuts = _cuts(e, bins)
-    fmt = ["-inf", *(f"{c:g}" for c in cuts), "inf"]
-    bands = [f"[{lo}, {hi})" for lo, hi in zip(fmt[:-1], fmt[1:], strict=True)]
-    bands[0] = "(" + bands[0][1:]
-    missing = bool(np.isnan(e).any() or np.isnan(a).any())
-
-    def counts(x: np.ndarray) -> list[int]:
-        nan = np.isnan(x)
-        c = np.bincount(np.searchsorted(cuts, x[~nan], side="right"), minlength=len(bands))
-        return [*map(int, c), *([int(nan.sum())] if missing else [])]
-
-    return PSIResult(name=name, bands=bands + (["Missing"] if missing else []),
-                     n_expected=counts(e), n_actual=counts(a), eps=eps)
+    return BandReference.fit(expected, bins=bins, name=name).compare(actual, eps=eps)
 
 
-def feature_psi(expected_df: pd.DataFrame, actual_df: pd.DataFrame, binner: WoeBinner, *,
-                eps: float = 1e-4) -> dict[str, PSIResult]:
+def _band_counts(x: np.ndarray, cuts: np.ndarray) -> tuple[list[int], int]:
+    """Rows per band ``(-inf, c_1), [c_1, c_2), ..., [c_k, inf)`` and the NaN count."""
+    nan = np.isnan(x)
+    c = np.bincount(np.searchsorted(cuts, x[~nan], side="right"), minlength=cuts.size + 1)
+    return [int(v) for v in c], int(nan.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class BandReference:
+    """The expected side of a score PSI kept as band cut points and counts.
+
+    :func:`psi` needs both samples at once; a model in production keeps only this: the
+    development sample's quantile cuts and rows per band, so a later sample is compared
+    with :meth:`compare` without the development rows. ``BandReference.fit(e,
+    bins=b).compare(a)`` equals ``psi(e, a, bins=b)``.
+
+    Parameters
+    ----------
+    name : str
+    cuts : list of float
+        Interior cut points; band ``i`` is ``[cuts[i-1], cuts[i])``, outer bands open.
+    n_expected : list of int
+        Rows per band of the expected sample (``len(cuts) + 1`` of them).
+    n_missing : int, default 0
+        Expected rows with a missing value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riskscope.scorecard.psi import BandReference, psi
+    >>> rng = np.random.default_rng(0)
+    >>> dev, new = rng.normal(600, 50, 2000), rng.normal(610, 50, 500)
+    >>> ref = BandReference.fit(dev, bins=10)
+    >>> back = BandReference.from_dict(ref.to_dict())
+    >>> bool(back.compare(new).psi == psi(dev, new).psi)
+    True
+    """
+
+    name: str
+    cuts: list[float]
+    n_expected: list[int]
+    n_missing: int = 0
+
+    def __post_init__(self) -> None:
+        c = np.asarray(self.cuts, dtype=np.float64)
+        if c.ndim != 1 or not np.isfinite(c).all() or (np.diff(c) <= 0).any():
+            raise SchemaError(f"Band reference {self.name!r} needs finite, increasing cut "
+                              f"points; got {list(self.cuts)[:5]}.")
+        if len(self.n_expected) != c.size + 1:
+            raise SchemaError(f"Band reference {self.name!r} needs {c.size + 1} counts for "
+                              f"{c.size} cut points; got {len(self.n_expected)}.")
+
+    @classmethod
+    def fit(cls, expected: Any, *, bins: Any = 10, name: str = "score") -> BandReference:
+        """Bands of ``expected`` (``bins`` as in :func:`psi`) and its rows per band."""
+        e = _numeric(expected, "expected")
+        cuts = _cuts(e, bins)
+        counts, n_missing = _band_counts(e, cuts)
+        return cls(name=name, cuts=[float(v) for v in cuts], n_expected=counts,
+                   n_missing=n_missing)
+
+    @property
+    def bands(self) -> list[str]:
+        """One label per band, e.g. ``(-inf, 540)``, ``[540, 575)``, ..., ``[690, inf)``."""
+        fmt = ["-inf", *(f"{c:g}" for c in self.cuts), "inf"]
+        out = [f"[{lo}, {hi})" for lo, hi in zip(fmt[:-1], fmt[1:], strict=True)]
+        out[0] = "(" + out[0][1:]
+        return out
+
+    def compare(self, actual: Any, *, eps: float = 1e-4) -> PSIResult:
+        """PSI of ``actual`` against the kept expected counts; ``Missing`` band as in psi."""
+        _check_eps(eps, "BandReference.compare")
+        counts, n_missing = _band_counts(_numeric(actual, "actual"),
+                                         np.asarray(self.cuts, dtype=np.float64))
+        missing = bool(self.n_missing or n_missing)
+        extra = ["Missing"] if missing else []
+        return PSIResult(name=self.name, bands=self.bands + extra,
+                         n_expected=[*self.n_expected, *([self.n_missing] if missing else [])],
+                         n_actual=[*counts, *([n_missing] if missing else [])], eps=eps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reference as JSON-able data."""
+        return {"name": str(self.name), "cuts": [float(v) for v in self.cuts],
+                "n_expected": [int(v) for v in self.n_expected],
+                "n_missing": int(self.n_missing)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BandReference:
+        """Rebuild from :meth:`to_dict` output; bad data raises SchemaError."""
+        try:
+            return cls(name=data["name"], cuts=[float(v) for v in data["cuts"]],
+                       n_expected=[int(v) for v in data["n_expected"]],
+                       n_missing=int(data.get("n_missing", 0)))
+        except SchemaError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaError(f"Band reference JSON is incomplete or malformed ({exc!r})."
+                              ) from None
+
+
+def feature_psi(expected_df: pd.DataFrame | None, actual_df: pd.DataFrame, binner: WoeBinner,
+                *, eps: float = 1e-4) -> dict[str, PSIResult]:
     """PSI per feature over a fitted :class:`WoeBinner`'s bins.
 
     Every bin counts, ``Special`` and ``Missing`` included, so a rise in blanks shows; a
@@ -248,8 +340,11 @@ def feature_psi(expected_df: pd.DataFrame, actual_df: pd.DataFrame, binner: WoeB
 
     Parameters
     ----------
-    expected_df, actual_df : pandas.DataFrame
-        Need every column the binner was fitted on.
+    expected_df : pandas.DataFrame or None
+        Needs every column the binner was fitted on. None: the rows the binner was fitted
+        on, through the counts its tables keep (so a saved binner is its own reference).
+    actual_df : pandas.DataFrame
+        Needs every column the binner was fitted on.
     binner : WoeBinner
         Fitted.
     eps : float, default 1e-4
@@ -271,11 +366,15 @@ def feature_psi(expected_df: pd.DataFrame, actual_df: pd.DataFrame, binner: WoeB
     >>> new = X.assign(x=X["x"] + 1.5)
     >>> summarize_psi(feature_psi(X, new, binner))["status"].tolist()
     ['shift', 'stable']
+    >>> summarize_psi(feature_psi(None, new, binner))["status"].tolist()  # fitted counts
+    ['shift', 'stable']
     """
     _check_eps(eps, "feature_psi")
     if not hasattr(binner, "tables_"):
         raise NotFittedError("The binner given to feature_psi is not fitted; fit it first.")
-    frames = {"expected": _as_frame(expected_df), "actual": _as_frame(actual_df)}
+    frames = {"actual": _as_frame(actual_df)}
+    if expected_df is not None:
+        frames["expected"] = _as_frame(expected_df)
     for which, df in frames.items():
         absent = [c for c in binner.feature_names_in_ if c not in df.columns]
         if absent:
@@ -287,7 +386,11 @@ def feature_psi(expected_df: pd.DataFrame, actual_df: pd.DataFrame, binner: WoeB
     for col in binner.feature_names_in_:
         table = binner.tables_[col]
         k = len(table.labels)
-        e, a = (_bin_counts(table, frames[w][col]) for w in ("expected", "actual"))
+        a = _bin_counts(table, frames["actual"][col])
+        if expected_df is None:  # the fitted counts; a fitted table has no Unknown rows
+            e = np.append(np.add(table.n_event, table.n_nonevent), 0)
+        else:
+            e = _bin_counts(table, frames["expected"][col])
         unknown = bool(e[k] or a[k])
         keep = k + 1 if unknown else k
         out[col] = PSIResult(name=str(col), bands=[*table.labels, "Unknown"][:keep],
@@ -308,3 +411,35 @@ def summarize_psi(results: dict[str, PSIResult]) -> pd.DataFrame:
     df = pd.DataFrame({"feature": list(results), "psi": [r.psi for r in results.values()],
                        "status": [r.status for r in results.values()]})
     return df.sort_values("psi", ascending=False, kind="stable", ignore_index=True)
+
+
+def plot_psi_summary(results: dict[str, PSIResult], *, ax: Any = None,
+                     title: str = "PSI per item") -> Any:
+    """Horizontal PSI bars, highest on top, coloured by status, with the 0.10 and 0.25 lines.
+
+    Returns the :class:`matplotlib.figure.Figure` drawn on (``ax``'s, if given).
+
+    Examples
+    --------
+    >>> from riskscope.scorecard.psi import PSIResult, plot_psi_summary
+    >>> r = {"age": PSIResult(name="age", bands=["<30", ">=30"], n_expected=[5, 5],
+    ...                       n_actual=[9, 1])}
+    >>> plot_psi_summary(r).axes[0].get_xlabel()
+    'PSI'
+    """
+    from riskscope.plotting import STYLE, figure, set_title, short
+
+    if not results:
+        raise ParameterError("plot_psi_summary needs at least one PSI result.")
+    items = sorted(results.items(), key=lambda kv: kv[1].psi)
+    if ax is None:
+        _, ax = figure(STYLE["width"], 1.2 + STYLE["bar_height"] * len(items))
+    colour = {"stable": STYLE["primary"], "moderate": STYLE["secondary"], "shift": "#b33a3a"}
+    pos = np.arange(len(items))
+    ax.barh(pos, [r.psi for _, r in items], color=[colour[r.status] for _, r in items])
+    ax.set_yticks(pos, [short(k) for k, _ in items], fontsize=STYLE["font_size"] - 1)
+    for x in PSI_THRESHOLDS:
+        ax.axvline(x, color=STYLE["muted"], linestyle="--", linewidth=0.8)
+    ax.set_xlabel("PSI", fontsize=STYLE["font_size"])
+    set_title(ax, f"{title} (dashed: 0.10 and 0.25; orange moderate, red shift)")
+    return ax.figure
