@@ -63,6 +63,28 @@ def test_thread_count_does_not_change_the_answer():
     np.testing.assert_array_equal(one, two)
 
 
+def test_parallel_tree_build_gives_the_same_tree_and_answers():
+    # big enough that the top of the tree is built first and its subtrees on threads
+    from riskscope.sampling._neighbors import _Tree
+
+    rng = np.random.default_rng(4)
+    X = (rng.standard_cauchy((5000, 6)) * 3).astype(np.float32)
+    y = (X[:, 0] + rng.normal(0, 2, len(X)) > 0).astype(np.int64)
+    one, two = _Tree(X, 32, 1), _Tree(X, 32, 2)
+    np.testing.assert_array_equal(one.perm, two.perm)
+    np.testing.assert_array_equal(one.start[one.leaves], two.start[two.leaves])
+    np.testing.assert_array_equal(one.Xp, X[one.perm])
+    assert len(one.leaves) > 64 and (one.end[one.leaves] - one.start[one.leaves]).max() <= 32
+    for jobs in (1, 2):
+        nbr, _ = kneighbors_within(X, 4, n_jobs=jobs, brute_work=0)
+        np.testing.assert_array_equal(nbr, naive_knn(X, 4))
+    clean = np.array([True, True])
+    expected = naive_keep(X, y, clean, 3, "all")
+    for jobs in (1, 2):
+        np.testing.assert_array_equal(
+            edited_keep_mask(X, y, clean, 3, "all", n_jobs=jobs, brute_work=0), expected)
+
+
 def naive_keep(X, y, clean, k, kind_sel):
     nb = naive_knn(X, k)
     if kind_sel == "all":
@@ -95,7 +117,8 @@ def test_edited_mask_certifies_separated_classes_and_finds_the_boundary():
     stats = {}
     got = edited_keep_mask(X, y, np.array([True, True]), 3, "all", brute_work=0, stats=stats)
     np.testing.assert_array_equal(got, naive_keep(X, y, np.array([True, True]), 3, "all"))
-    assert stats["uncertain"] < 60  # the certificate spared the other rows a search
+    assert stats["searched"] < 60  # the certificate spared the other rows a search
+    assert stats["leaf_certified"] > 1000  # half were certified with their whole leaf
 
 
 def test_duplicate_with_another_label_removes_both_copies():

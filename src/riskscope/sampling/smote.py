@@ -3,9 +3,10 @@
 These do what imbalanced-learn's ``SMOTE``, ``EditedNearestNeighbours`` and ``SMOTEENN``
 do, with the same parameters and defaults and the same random draws: given the same
 neighbours they return the same rows. What differs is how neighbours are found: an
-exact kd-tree search in blocks (:mod:`riskscope.sampling._neighbors`) instead of
-scikit-learn's brute force, and ENN first *certifies* the rows that no other class can
-reach, so only rows near a class boundary are searched. On 200,000 rows x 70 features
+exact kd-tree search, compiled with numba and run leaf by leaf on several threads
+(:mod:`riskscope.sampling._neighbors`), instead of scikit-learn's brute force; and ENN
+first *certifies* the rows that no other class can reach, whole leaves at a time, so
+only rows near a class boundary are searched. On 200,000 rows x 70 features
 that is about two orders of magnitude faster (``benchmarks/smoteenn.py``).
 
 Neighbours and ties
