@@ -56,3 +56,20 @@ def test_json_round_trip_keeps_bounds_and_rejects_truncated(train) -> None:
     del d["bounds_hi"]
     with pytest.raises(SchemaError, match="incomplete or malformed"):
         FlowPreprocessor.from_dict(d)
+
+
+def test_robust_scaling_equals_scikit_learns_robust_scaler() -> None:
+    from sklearn.preprocessing import RobustScaler
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.lognormal(3, 2, 1001), "b": rng.integers(0, 4, 1001),
+                      "flat": np.r_[np.zeros(1000), 7.0], "c": rng.normal(0, 1, 1001)}
+                     ).astype(np.float32)
+    X.loc[[3, 50, 400], "a"] = np.nan
+    pre = FlowPreprocessor(corr_threshold=None, near_constant_threshold=1.0,
+                           constant=False).fit(X, np.arange(1001) % 2)
+    assert pre.features_ == list(X.columns)
+    expect = RobustScaler().fit_transform(X.to_numpy(np.float64)).astype(np.float32)
+    got = pre.transform(X).to_numpy()
+    np.testing.assert_allclose(got, expect, rtol=1e-6, atol=1e-6, equal_nan=True)
+    assert np.isnan(got[[3, 50, 400], 0]).all()

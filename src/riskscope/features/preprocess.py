@@ -119,9 +119,16 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
             kept = set(self.correlation_.get_feature_names_out())
             cols = [c for c in cols if c in kept]
         self.features_ = cols
-        arr = X[cols].to_numpy(np.float64)
-        self.scale_a_, self.scale_b_ = _affine(self.scaler, arr)
-        self.bounds_lo_, self.bounds_hi_ = _finite_bounds(arr)
+        if self.scaler == "robust":
+            # column by column: each column is one contiguous array, and there is no
+            # float64 copy of the whole table (sklearn's RobustScaler needs one)
+            self.scale_a_, self.scale_b_ = _robust_affine([X[c].to_numpy() for c in cols])
+            arr = None
+        else:
+            arr = X[cols].to_numpy(np.float64)
+            self.scale_a_, self.scale_b_ = _affine(self.scaler, arr)
+        self.bounds_lo_, self.bounds_hi_ = _finite_bounds_columns([X[c].to_numpy()
+                                                                   for c in cols])
         return self
 
     def _check_fitted(self) -> None:
@@ -139,12 +146,18 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
                 f"({', '.join(map(repr, missing[:5]))}); score data in a layout with these "
                 "features, or retrain on the columns you have."
             )
-        arr = X[self.features_].to_numpy(np.float64)
-        if not np.isfinite(arr).all():  # cheap check; training data never gets here
-            arr = np.where(np.isposinf(arr), self.bounds_hi_,
-                           np.where(np.isneginf(arr), self.bounds_lo_, arr))
-        arr = arr * self.scale_a_ + self.scale_b_
-        return pd.DataFrame(arr.astype(np.float32), columns=self.features_, index=X.index)
+        # column by column into a column-major float32 block that pandas adopts as is:
+        # no float64 copy of the whole table, no transposing copy
+        out = np.empty((len(X), len(self.features_)), np.float32, order="F")
+        for j, c in enumerate(self.features_):
+            v = X[c].to_numpy(np.float64, copy=True)
+            if not np.isfinite(v).all():  # cheap check; training data never gets here
+                np.copyto(v, self.bounds_hi_[j], where=np.isposinf(v))
+                np.copyto(v, self.bounds_lo_[j], where=np.isneginf(v))
+            v *= self.scale_a_[j]
+            v += self.scale_b_[j]
+            out[:, j] = v
+        return pd.DataFrame(out, columns=self.features_, index=X.index, copy=False)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the kept columns."""
@@ -200,19 +213,36 @@ def _as_frame(X: Any) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
-def _finite_bounds(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column finite min and max; 0 for a column without a finite value."""
-    n = arr.shape[1]
-    if arr.shape[0] == 0:
-        return np.zeros(n), np.zeros(n)
-    if np.isfinite(arr).all():  # the usual case: no per-column copies of millions of rows
-        return arr.min(axis=0).astype(np.float64), arr.max(axis=0).astype(np.float64)
-    lo, hi = np.zeros(n), np.zeros(n)
-    for j in range(n):
-        col = arr[:, j][np.isfinite(arr[:, j])]
+def _finite_bounds_columns(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column finite min and max of separate columns; 0 for one without a finite value."""
+    lo, hi = np.zeros(len(cols)), np.zeros(len(cols))
+    for j, col in enumerate(cols):
+        col = np.asarray(col, dtype=np.float64 if col.dtype.kind not in "f" else col.dtype)
+        ok = np.isfinite(col)
+        if not ok.all():
+            col = col[ok]
         if col.size:
             lo[j], hi[j] = col.min(), col.max()
     return lo, hi
+
+
+def _robust_affine(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``a, b`` of scikit-learn's ``RobustScaler`` (median, IQR; NaN ignored; a column
+    with zero spread left unscaled), computed column by column."""
+    a, b = np.ones(len(cols)), np.zeros(len(cols))
+    for j, col in enumerate(cols):
+        col = np.asarray(col, dtype=np.float64)
+        nan = np.isnan(col)
+        if nan.any():
+            col = col[~nan]
+        if col.size == 0:
+            continue  # a column without a value is left as it is
+        # one selection for all three (the median equals np.median's to the last bit or so)
+        q25, q50, q75 = np.percentile(col, [25.0, 50.0, 75.0])
+        scale = q75 - q25
+        scale = 1.0 if scale < 10 * np.finfo(np.float64).eps else scale
+        a[j], b[j] = 1.0 / scale, -float(q50) / scale
+    return a, b
 
 
 def _affine(kind: str, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

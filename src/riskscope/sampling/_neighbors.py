@@ -84,7 +84,7 @@ class _Tree:
     """A built kd-tree: rows in tree order plus the node arrays the kernels walk.
 
     With several threads the top of the tree is built first, down to nodes of about
-    ``n / (4 * threads)`` rows; those subtrees are then built (and their rows gathered
+    ``n / (4 * threads)`` rows; those subtrees are then built (their rows moved
     into tree order) in parallel and joined under their top nodes. The tree is the same
     whatever the thread count, because a node's split depends only on its rows.
     """
@@ -96,10 +96,11 @@ class _Tree:
         threads = resolve_jobs(n_jobs)
         stop = n // (4 * threads) if threads > 1 and n >= 64 * leaf_size else 0
         perm = np.arange(n)
-        start, end, child, is_open = kern.build(X, perm, 0, n, leaf_size, kern.ALPHA, stop)
+        Xp = X.copy()  # reordered into tree order by the build
+        start, end, child, is_open = kern.build(Xp, perm, 0, n, leaf_size, kern.ALPHA, stop)
         opened = [int(p) for p in np.flatnonzero(is_open)]
-        subs = _pmap(lambda p: kern.build(X, perm, start[p], end[p], leaf_size, kern.ALPHA, 0),
-                     opened, threads)
+        subs = _pmap(lambda p: kern.build(Xp, perm, start[p], end[p], leaf_size, kern.ALPHA,
+                                          0), opened, threads)
         starts, ends, children = [start], [end], [child]
         offset = len(start)
         for p, (s2, e2, c2, _) in zip(opened, subs, strict=True):
@@ -114,10 +115,7 @@ class _Tree:
         self.perm = perm
         self.start, self.end = np.concatenate(starts), np.concatenate(ends)
         self.child = np.concatenate(children)
-        self.Xp = np.empty_like(X)
-        cuts = np.linspace(0, n, threads + 1).astype(np.int64)
-        _pmap(lambda i: kern.gather(X, perm, cuts[i], cuts[i + 1], self.Xp), range(threads),
-              threads)
+        self.Xp = Xp
         self.lo, self.hi = kern.boxes(self.Xp, self.start, self.end, self.child)
         leaves = np.flatnonzero(self.child < 0)
         self.leaves = leaves[np.argsort(self.start[leaves], kind="stable")]
