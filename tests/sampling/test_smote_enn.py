@@ -47,6 +47,17 @@ def test_smote_output_equals_imbalanced_learn(X, y):
     assert ours[0].dtype == X.dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_interpolation_rounds_as_imbalanced_learn(dtype):
+    # over 10,000 new rows: the new rows come from the compiled kernel, not numpy
+    X, y = data(n=16000, dtype=dtype, seed=6)
+    ours = SMOTE(random_state=5).fit_resample(X, y)
+    ref = ImbSMOTE(random_state=5).fit_resample(X, y)
+    assert len(ref[1]) - len(y) > 10_000
+    np.testing.assert_array_equal(ours[0], ref[0])
+    np.testing.assert_array_equal(ours[1], ref[1])
+
+
 def test_smote_equals_imbalanced_learn_with_dict_strategy_and_shared_random_state():
     X, y = data(classes=3)
     strategy = {1: 300, 2: 250}

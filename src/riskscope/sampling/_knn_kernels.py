@@ -618,3 +618,15 @@ def e_max(start, end, leaves, first, last):  # pragma: no cover - compiled
     for li in range(first, last):
         m = max(m, end[leaves[li]] - start[leaves[li]])
     return m
+
+
+@njit(**_OPTS)
+def interpolate(X, base, other, steps, out):  # pragma: no cover - compiled
+    """SMOTE's new rows: ``out[i] = X[b] + steps[i] * (X[o] - X[b])``; the difference in
+    X's dtype, the product and sum in float64, then rounded to ``out``'s dtype, exactly
+    as imbalanced-learn's numpy expression rounds them."""
+    for i in range(len(base)):
+        b, o, s = base[i], other[i], steps[i]
+        for j in range(X.shape[1]):
+            d = X[o, j] - X[b, j]
+            out[i, j] = X[b, j] + s * d

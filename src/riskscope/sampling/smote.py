@@ -102,10 +102,13 @@ class SMOTE(BaseResampler):
         strategy = self._strategy(y, self.sampling_strategy, self._sampling_type)
         self.sampling_strategy_ = strategy
         k = self.k_neighbors
-        X_parts, y_parts = [X.copy()], [y.copy()]
-        for label, n_new in strategy.items():
-            if n_new == 0:
-                continue
+        todo = [(label, n_new) for label, n_new in strategy.items() if n_new > 0]
+        n = len(y)
+        # one output block: originals first, then each class's new rows written in place
+        X_out = np.empty((n + sum(m for _, m in todo), X.shape[1]), dtype=X.dtype)
+        X_out[:n] = X
+        y_parts, pos = [y.copy()], n
+        for label, n_new in todo:
             rows = np.flatnonzero(y == label)
             if len(rows) <= k:
                 raise ParameterError(
@@ -113,17 +116,17 @@ class SMOTE(BaseResampler):
                     f"class {_item(label)!r} has {len(rows)} rows and k_neighbors is {k}. "
                     "Lower k_neighbors or drop the class."
                 )
-            X_class = X[rows]
+            X_class = np.ascontiguousarray(X[rows])
             nns, _ = kneighbors_within(X_class, k, n_jobs=self.n_jobs)
             # imbalanced-learn's draws, in its order, so equal neighbours give equal rows
             rng = check_random_state(self.random_state)
             picks = rng.randint(low=0, high=nns.size, size=n_new)
-            steps = rng.uniform(size=n_new)[:, np.newaxis]
+            steps = rng.uniform(size=n_new)
             base, col = np.floor_divide(picks, k), np.mod(picks, k)
-            diffs = X_class[nns[base, col]] - X_class[base]
-            X_parts.append((X_class[base] + steps * diffs).astype(X.dtype))
+            _interpolate(X_class, base, nns[base, col], steps, X_out[pos:pos + n_new])
             y_parts.append(np.full(n_new, fill_value=label, dtype=y.dtype))
-        return np.vstack(X_parts), np.hstack(y_parts)
+            pos += n_new
+        return X_out, np.hstack(y_parts)
 
 
 class EditedNearestNeighbours(SampleIndicesMixin, BaseResampler):
@@ -326,3 +329,16 @@ def _int_param(value: Any, name: str, owner: str) -> int:
 
 def _item(label: Any) -> Any:
     return label.item() if isinstance(label, np.generic) else label
+
+
+def _interpolate(X: np.ndarray, base: np.ndarray, other: np.ndarray, steps: np.ndarray,
+                 out: np.ndarray) -> None:
+    """``out[i] = X[base[i]] + steps[i] * (X[other[i]] - X[base[i]])``, rounded as
+    imbalanced-learn rounds it (difference in X's dtype, the rest in float64)."""
+    if X.dtype in (np.float32, np.float64) and len(base) > 10_000:
+        from riskscope.sampling._knn_kernels import interpolate
+
+        interpolate(X, base, other, steps, out)  # one pass, no float64 temporaries
+        return
+    diffs = X[other] - X[base]
+    out[:] = (X[base] + steps[:, None] * diffs).astype(X.dtype)
