@@ -550,24 +550,32 @@ def enn_leaves(Xp, keys, lab, lmin, lmax, start, end, child, lo, hi, leaves, que
             m += 1
         if m == 0:
             continue
+        radius = _leaf_radius(scratch, m)
+        # a pure leaf with no other label within a radius of its box: every row whose
+        # bound is within it is certified at once; first try the largest bound (all
+        # rows), then the upper quartile (the rest are checked one by one)
+        together = False
         if lmin[leaf] == lmax[leaf]:
             widest = scratch[0]
             for t in range(1, m):
                 widest = max(widest, scratch[t])
             if widest < np.inf and not _leaf_reaches_other(
                     Xp, lab, lmin, lmax, lo, hi, start, end, child, leaf, widest, stack):
-                continue  # certified together: no other label within any row's bound
-        for i in range(s0, e0):
-            if query[i]:
-                searched[i] = 1  # certified row by row, unless searched below
-        radius = _leaf_radius(scratch, m)
-        n_cand = _candidates(lo, hi, child, leaf, radius, stack, cand)
+                continue
+            together = widest > radius and not _leaf_reaches_other(
+                Xp, lab, lmin, lmax, lo, hi, start, end, child, leaf, radius, stack)
+        n_cand = -1  # the shared candidate list, built when a row first needs it
         for i in range(s0, e0):
             if not query[i]:
                 continue
             own = lab[i]
             u = bound[i - s0]
+            if u <= radius and together:
+                continue
+            searched[i] = 1  # certified alone, unless searched below
             if u <= radius:
+                if n_cand < 0:
+                    n_cand = _candidates(lo, hi, child, leaf, radius, stack, cand)
                 sure = True
                 for p in range(s0, e0):  # another label within u in the own leaf?
                     if lab[p] != own and _dist(Xp, i, p, u) <= u:
@@ -595,6 +603,8 @@ def enn_leaves(Xp, keys, lab, lmin, lmax, start, end, child, lo, hi, leaves, que
             bk[:] = big
             _scan(Xp, keys, i, s0, e0, bd, bp, bk, k)
             if u <= radius:
+                if n_cand < 0:
+                    n_cand = _candidates(lo, hi, child, leaf, radius, stack, cand)
                 _search(Xp, keys, lo, hi, start, end, i, cand, n_cand, gaps, order, bd, bp,
                         bk, k)
             else:
