@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from riskscope.exceptions import InputError, SchemaError
-from riskscope.io.credit import read_applicants, read_credit
+from riskscope.io.credit import read_credit
 
 N = 30
 GERMAN_NUMERIC = ["x2", "x5", "x8", "x11", "x13", "x16", "x18"]
@@ -346,39 +346,3 @@ def test_lending_club(shared_data: Path) -> None:
     assert data.target == "Class" and data.bad == "bad" and int(data.y.sum()) == 517
     assert data.report.identifiers == ["rownames"] and data.X.shape == (9857, 22)
     assert {"term", "sub_grade", "addr_state"} <= set(data.categorical)
-
-
-# --- applicants to score (no target) ----------------------------------------------------
-
-
-def test_applicants_are_read_by_name_with_the_training_types(tmp_path: Path) -> None:
-    train = read_credit(_write(tmp_path / "train.csv", _rows(), header=HEADER), target="status")
-    rows = [["9", " TV ", "x", "120"], ["8", "NA", "y", ""], ["7", "car", "z", "99"]]
-    new = _write(tmp_path / "new.csv", rows, sep=";", header=["id", "Purpose", "note", "AMOUNT"])
-    a = read_applicants(new, columns=list(train.X.columns), categorical=train.categorical)
-    assert list(a.X.columns) == ["amount", "purpose"] and a.extra == ["id", "note"]
-    assert a.X["amount"].dtype == np.float64 and np.isnan(a.X["amount"].iloc[1])
-    assert a.X["purpose"].astype(object).tolist()[::2] == ["TV", "car"]
-    assert pd.isna(a.X["purpose"].iloc[1]) and len(a.X) == 3  # every row kept
-    same = read_applicants(pd.read_csv(new, sep=";", dtype=str), columns=["amount", "purpose"],
-                           categorical=["purpose"])
-    pd.testing.assert_frame_equal(same.X, a.X)
-
-
-def test_applicants_missing_columns_are_all_named_in_one_line(tmp_path: Path) -> None:
-    new = _write(tmp_path / "new.csv", [["1", "2"]], header=["Amount", "other"])
-    with pytest.raises(SchemaError, match=r"lacks 2 column\(s\) the model needs: "
-                       r"'purpose', 'age'") as err:
-        read_applicants(new, columns=["amount", "purpose", "age"], categorical=["purpose"])
-    _one_line(err)
-
-
-def test_applicants_text_in_a_numeric_column(tmp_path: Path) -> None:
-    rows = [["100", "car"], ["abc", "tv"], ["300", "tv"]]
-    new = _write(tmp_path / "new.csv", rows, header=["amount", "purpose"])
-    with pytest.raises(SchemaError, match=r"'amount'.*numeric in training.*1 non-numeric "
-                       r"value\(s\) \(data rows 2; e.g. 'abc'\)") as err:
-        read_applicants(new, columns=["amount", "purpose"], categorical=["purpose"])
-    _one_line(err)
-    with pytest.raises(SchemaError, match=r"no data rows"):
-        read_applicants(pd.DataFrame({"amount": []}), columns=["amount"])

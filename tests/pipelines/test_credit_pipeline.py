@@ -196,3 +196,39 @@ def test_cli_run_prints_run_and_report(tmp_path: Path, german_csv: Path) -> None
                               "--models", "lr_woe", "--folds", "2", "--repeats", "1"])
     assert res.exit_code == 0, res.output
     assert "Run recorded:" in res.output and "report.html" in res.output
+
+
+def test_tuned_and_ensemble_models_run_through_credit_run(german_csv: Path,
+                                                          tmp_path: Path) -> None:
+    new = ("lr_tuned", "xgboost_tuned", "soft_vote", "stack")
+    cfg = CreditConfig(data=str(german_csv), target="class", models=new, xgb_tune_iter=2,
+                       **FAST)
+    out = run_credit(cfg, Settings(runs_dir=tmp_path / "runs", seed=3))
+    summary = pd.read_parquet(out / "tables" / "cv_summary.parquet")
+    auc = summary.query("metric == 'roc_auc'").set_index("model")["mean"]
+    assert sorted(auc.index) == sorted(new) and ((auc > 0.55) & (auc < 0.95)).all()
+    # what each outer fold's own search or stacking chose, one row per setting and fold
+    tuning = pd.read_parquet(out / "tables" / "cv_tuning.parquet")
+    assert tuning.columns.tolist() == ["model", "repeat", "fold", "parameter", "value"]
+    assert set(tuning["model"]) == {"lr_tuned", "xgboost_tuned", "stack"}
+    per_model = tuning.groupby("model")["parameter"].agg(set)
+    assert per_model["lr_tuned"] == {"C", "inner_roc_auc"}
+    assert {"max_depth", "n_estimators", "inner_roc_auc"} <= per_model["xgboost_tuned"]
+    assert per_model["stack"] == {"weight_lr_woe", "weight_rf", "weight_xgboost",
+                                  "weight_svm", "intercept"}
+    assert (tuning.groupby(["model", "parameter"]).size() == 2).all()  # 2 outer folds
+    html = (out / "report.html").read_text().lower()
+    assert "what the tuned models chose in each outer fold" in html
+    assert "what iv-xgboost-rf chose" not in html  # not evaluated in this run
+
+
+def test_cli_runs_the_new_models(tmp_path: Path, german_csv: Path) -> None:
+    res = runner.invoke(app, ["--runs-dir", str(tmp_path / "runs"), "credit", "run",
+                              "--data", str(german_csv), "--target", "class",
+                              "--models", "lr_tuned,soft_vote", "--folds", "2",
+                              "--repeats", "1"])
+    assert res.exit_code == 0, res.output
+    run_dir = next((tmp_path / "runs").glob("*/manifest.json")).parent
+    metrics = _manifest(run_dir)["metrics"]
+    assert {"lr_tuned_roc_auc", "soft_vote_roc_auc"} <= set(metrics)
+    assert "xgboost_roc_auc" not in metrics

@@ -32,7 +32,8 @@ def run(
         "--repeats", help="Repeats of the outer CV (default 5).")] = None,
     models: Annotated[str | None, typer.Option(
         "--models", help="Comma list of: iv_xgb_rf, rf, lr_woe, svm, mlp, xgboost, "
-        "lightgbm (default: all).")] = None,
+        "lightgbm, lr_tuned, xgboost_tuned, soft_vote, stack (default: all but the costly "
+        "xgboost_tuned and stack).")] = None,
     n_jobs: Annotated[int | None, typer.Option(
         "--n-jobs", help="Outer folds in parallel (default 1; -1: all cores).")] = None,
     bad_cost: Annotated[float | None, typer.Option(

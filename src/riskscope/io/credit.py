@@ -5,6 +5,7 @@ file, a named-column CSV, R exports with row names and ``NA``), checks the binar
 types every column numeric or categorical, drops identifier and constant columns and
 returns a :class:`CreditData` whose :class:`CreditReport` says what it found and did.
 Missing values stay ``NaN``: binning gives them their own bin, so nothing is imputed here.
+New applicants to score are read by the same rules in :mod:`riskscope.io.credit_applicants`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ import pandas as pd
 from riskscope.exceptions import InputError, SchemaError
 from riskscope.io.readers import _dedupe, _first_line, read_table
 
-__all__ = ["MISSING_TOKENS", "ApplicantData", "CreditData", "CreditReport", "read_applicants",
-           "read_credit"]
+__all__ = ["MISSING_TOKENS", "CreditData", "CreditReport", "read_credit"]
 
 #: Text cells read as missing (after stripping spaces). ``none`` is absent on purpose: it is
 #: a real category in German credit ("other debtors: none").
@@ -246,106 +246,6 @@ def read_credit(
     numeric = [c for c in X.columns if X[c].dtype == np.float64]
     cats = [c for c in X.columns if c not in numeric]
     return CreditData(X, y, tcol, bad_label, numeric, cats, report)
-
-
-@dataclass(frozen=True)
-class ApplicantData:
-    """New applicants read for scoring: the model's columns, typed as in training.
-
-    ``X`` has the model's column names in the model's order; ``extra`` lists the columns
-    of the input the model does not use (a target column among them), in file order.
-    """
-
-    X: pd.DataFrame
-    source: str
-    extra: list[str]
-
-
-def read_applicants(
-    source: str | os.PathLike[str] | pd.DataFrame,
-    *,
-    columns: Sequence[str],
-    categorical: Sequence[str] = (),
-    header: bool | None = None,
-) -> ApplicantData:
-    """Read applicants to score with the reading rules of :func:`read_credit`.
-
-    The file is split, its header detected and its cells stripped as :func:`read_credit`
-    does; no target is needed. ``columns`` are found by name ignoring case and
-    surrounding spaces; the ``categorical`` ones get the same text labels as in training
-    and the others must hold numbers (blank or ``NA`` = missing). Nothing is dropped:
-    every input row is one applicant, duplicates included.
-
-    Parameters
-    ----------
-    source : path-like or pandas.DataFrame
-    columns : sequence of str
-        The model's feature columns, in its order.
-    categorical : sequence of str, default ()
-        Those of ``columns`` that were categorical in training.
-    header : bool, optional
-        As in :func:`read_credit`.
-
-    Returns
-    -------
-    ApplicantData
-
-    Raises
-    ------
-    InputError
-        If the file is missing, empty or cannot be split into columns.
-    SchemaError
-        If columns the model needs are absent (all are named in one line), the table has
-        no rows, or a numeric column holds text.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from riskscope.io.credit import read_applicants
-    >>> new = pd.DataFrame({"Amount": ["1200", "NA"], "purpose": ["car", "tv"], "id": [7, 8]})
-    >>> a = read_applicants(new, columns=["amount", "purpose"], categorical=["purpose"])
-    >>> a.X["amount"].tolist(), a.extra
-    ([1200.0, nan], ['id'])
-    """
-    shown = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
-    if isinstance(source, pd.DataFrame):
-        raw = _strip_text(source)
-        raw.columns = [str(c) for c in raw.columns]
-    else:
-        raw = _read_any(Path(source), shown, header)[0]
-    by_key: dict[str, str] = {}
-    for c in raw.columns:
-        by_key.setdefault(c.strip().casefold(), c)
-    found = {c: by_key.get(str(c).strip().casefold()) for c in columns}
-    absent = [c for c, f in found.items() if f is None]
-    if absent:
-        raise SchemaError(
-            f"Input '{shown}' lacks {len(absent)} column(s) the model needs: {_names(absent)}; "
-            f"it has {raw.shape[1]} ({_names(list(raw.columns))}); columns are matched by "
-            "name, ignoring case."
-        )
-    if len(raw) == 0:
-        raise SchemaError(f"Input '{shown}' has no data rows below its header; nothing to score.")
-    cats = set(categorical)
-    X = {}
-    for c, f in found.items():
-        col = raw[f]
-        if c in cats:
-            X[c] = _labels(col).astype("category")
-            continue
-        nums = pd.to_numeric(col.astype(object), errors="coerce").astype(np.float64)
-        text = (nums.isna() & col.notna()).to_numpy()
-        if text.any():
-            rows = ", ".join(str(i + 1) for i in np.flatnonzero(text)[:3])
-            raise SchemaError(
-                f"Column '{f}' in '{shown}' was numeric in training but has {int(text.sum())} "
-                f"non-numeric value(s) (data rows {rows}{', ...' if text.sum() > 3 else ''}; "
-                f"e.g. {col[text].iloc[0]!r}); fix them or leave them blank (= missing)."
-            )
-        X[c] = nums
-    used = set(found.values())
-    return ApplicantData(pd.DataFrame(X, index=raw.index), shown,
-                         [c for c in raw.columns if c not in used])
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -609,3 +509,13 @@ def _is_number(text: str) -> bool:
 def _names(names: Sequence[str], limit: int = 8) -> str:
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (", ..." if len(names) > limit else "")
+
+
+def __getattr__(name: str) -> Any:
+    # The applicant reader moved to its own module; old imports from here keep working
+    # (lazily: that module imports this one's reading helpers).
+    if name in ("ApplicantData", "read_applicants"):
+        from riskscope.io import credit_applicants
+
+        return getattr(credit_applicants, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,15 +22,20 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.pipeline import Pipeline
 
 from riskscope.config import Settings, seed_everything
 from riskscope.exceptions import ParameterError
+from riskscope.models.credit import (
+    one_hot,
+    soft_vote,
+    stacked,
+    tuned_logistic,
+    tuned_xgboost,
+    tuning_record,
+)
 from riskscope.pipelines._stages import Stage, StageProgress, run_stages
 from riskscope.report.run import start_run
 from riskscope.scorecard import (
@@ -41,10 +46,21 @@ from riskscope.scorecard import (
     XGBStepwiseSelector,
 )
 
-__all__ = ["CreditConfig", "IVXGBoostRF", "MODELS", "choices_table", "make_model", "run_credit"]
+__all__ = ["CreditConfig", "DEFAULT_MODELS", "ENSEMBLE_MEMBERS", "IVXGBoostRF", "MODELS",
+           "choices_table", "make_model", "run_credit", "tuning_table"]
 
-#: Every model `credit run` can evaluate; the paper's method first.
-MODELS = ("iv_xgb_rf", "rf", "lr_woe", "svm", "mlp", "xgboost", "lightgbm")
+#: Every model `credit run` can evaluate; the paper's method first, then its comparison
+#: models, then the tuned and ensemble models (:mod:`riskscope.models.credit`).
+MODELS = ("iv_xgb_rf", "rf", "lr_woe", "svm", "mlp", "xgboost", "lightgbm", "lr_tuned",
+          "xgboost_tuned", "soft_vote", "stack")
+#: What `credit run` evaluates unless told: all but the two costliest (xgboost_tuned fits
+#: ~100 models per outer fold, stack refits its members 6 times), which keeps the full 5x5
+#: run on German credit within 5 minutes on 2 cores (4 m 23 s; BENCHMARKS.md).
+DEFAULT_MODELS = tuple(m for m in MODELS if m not in ("xgboost_tuned", "stack"))
+#: The members of soft_vote and stack: four diverse models, each as evaluated alone.
+ENSEMBLE_MEMBERS = ("lr_woe", "rf", "xgboost", "svm")
+#: Models whose per-fold fits choose something (see :func:`riskscope.models.credit.tuning_record`).
+TUNED_MODELS = ("lr_tuned", "xgboost_tuned", "stack")
 _BUNDLED_GERMAN = "german_credit"
 
 
@@ -67,11 +83,14 @@ class CreditConfig(BaseModel):
                             "good/bad and 0/1).")
     folds: int = Field(5, ge=2, le=20, description="Outer stratified folds.")
     repeats: int = Field(5, ge=1, le=50, description="Repeats of the outer CV.")
-    models: tuple[str, ...] = MODELS
+    models: tuple[str, ...] = DEFAULT_MODELS
     iv_threshold: float = Field(0.02, ge=0)
     corr_threshold: float = Field(0.7, gt=0, le=1)
-    inner_folds: int = Field(5, ge=2, le=20, description="Folds of the XGBoost count choice "
-                             "and the RF grid search, inside each outer training fold.")
+    inner_folds: int = Field(5, ge=2, le=20, description="Folds of every inner CV (the "
+                             "XGBoost count choice, the RF grid, lr_tuned's and "
+                             "xgboost_tuned's searches, stack's weights), inside each outer "
+                             "training fold.")
+    xgb_tune_iter: int = Field(20, ge=1, description="Settings xgboost_tuned tries.")
     rf_n_estimators: int = Field(104, ge=1, description="Trees of the tuned RF (paper: 104).")
     rf_max_features: tuple[int, ...] = (2, 4, 6)
     rf_min_samples_split: tuple[int, ...] = (2, 3, 5)
@@ -190,25 +209,6 @@ class IVXGBoostRF(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def _as_text(X: pd.DataFrame) -> pd.DataFrame:
-    """Categorical columns as plain strings with missing as its own level."""
-    return X.astype(object).where(X.notna(), "__missing__").astype(str)
-
-
-def _one_hot(numeric: list[str], categorical: list[str], *, scale: bool, impute: bool) -> Any:
-    num: list[Any] = []
-    if impute:
-        num.append(SimpleImputer(strategy="median", add_indicator=True))
-    if scale:
-        num.append(StandardScaler())
-    cat = make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"),
-                        OneHotEncoder(handle_unknown="ignore", sparse_output=False))
-    parts = [("cat", cat, categorical)]
-    if numeric:
-        parts.insert(0, ("num", make_pipeline(*num) if num else "passthrough", numeric))
-    return ColumnTransformer(parts, remainder="drop")
-
-
 def make_model(name: str, cfg: CreditConfig, numeric: list[str], categorical: list[str],
                seed: int) -> Any:
     """A fresh, unfitted estimator for model ``name`` (see :data:`MODELS`).
@@ -216,7 +216,21 @@ def make_model(name: str, cfg: CreditConfig, numeric: list[str], categorical: li
     rf, svm and mlp see one-hot categoricals and median-imputed numerics (plus missing
     indicators; svm and mlp standardised); xgboost and lightgbm one-hot categoricals and
     raw numerics (they route missing values themselves); lr_woe is the WOE scorecard.
+    lr_tuned and xgboost_tuned choose their settings by ``inner_folds``-fold CV on ROC-AUC
+    within the rows they are fitted on; soft_vote averages the P(bad) of
+    :data:`ENSEMBLE_MEMBERS` and stack weighs them by a logistic regression learned on
+    their inner-CV P(bad) (:mod:`riskscope.models.credit`).
     """
+    if name in ("soft_vote", "stack"):
+        members = [(m, make_model(m, cfg, numeric, categorical, seed)) for m in ENSEMBLE_MEMBERS]
+        if name == "soft_vote":
+            return soft_vote(members)
+        return stacked(members, inner_folds=cfg.inner_folds, seed=seed)
+    if name == "lr_tuned":
+        return tuned_logistic(numeric, categorical, inner_folds=cfg.inner_folds, seed=seed)
+    if name == "xgboost_tuned":
+        return tuned_xgboost(numeric, categorical, inner_folds=cfg.inner_folds, seed=seed,
+                             n_iter=cfg.xgb_tune_iter)
     if name == "iv_xgb_rf":
         return IVXGBoostRF(iv_threshold=cfg.iv_threshold, corr_threshold=cfg.corr_threshold,
                            inner_folds=cfg.inner_folds, n_estimators=cfg.rf_n_estimators,
@@ -228,7 +242,7 @@ def make_model(name: str, cfg: CreditConfig, numeric: list[str], categorical: li
         from sklearn.ensemble import RandomForestClassifier
 
         model: Any = RandomForestClassifier(n_jobs=1, random_state=seed)
-        return Pipeline([("prep", _one_hot(numeric, categorical, scale=False, impute=True)),
+        return Pipeline([("prep", one_hot(numeric, categorical, scale=False, impute=True)),
                          ("model", model)])
     if name in ("svm", "mlp"):
         if name == "svm":
@@ -245,7 +259,7 @@ def make_model(name: str, cfg: CreditConfig, numeric: list[str], categorical: li
             # trained to convergence (adam needs ~400-1,000 epochs here, not 300)
             model = MLPClassifier(hidden_layer_sizes=(16,), alpha=1.0, max_iter=3000,
                                   random_state=seed)
-        return Pipeline([("prep", _one_hot(numeric, categorical, scale=True, impute=True)),
+        return Pipeline([("prep", one_hot(numeric, categorical, scale=True, impute=True)),
                          ("model", model)])
     if name == "xgboost":
         from xgboost import XGBClassifier
@@ -261,7 +275,7 @@ def make_model(name: str, cfg: CreditConfig, numeric: list[str], categorical: li
                                colsample_bytree=0.8, n_jobs=1, random_state=seed, verbose=-1)
     else:
         raise ParameterError(f"Unknown credit model {name!r}; choose from {', '.join(MODELS)}.")
-    return Pipeline([("prep", _one_hot(numeric, categorical, scale=False, impute=False)),
+    return Pipeline([("prep", one_hot(numeric, categorical, scale=False, impute=False)),
                      ("model", model)])
 
 
@@ -334,7 +348,8 @@ def _evaluate(s: dict[str, Any]) -> None:
     for name in cfg.models:
         est = make_model(name, cfg, d.numeric, d.categorical, seed)
         # what each outer fold's own fit chose; attrgetter pickles to parallel workers
-        record = operator.attrgetter("choices_") if name == "iv_xgb_rf" else None
+        record = (operator.attrgetter("choices_") if name == "iv_xgb_rf"
+                  else tuning_record if name in TUNED_MODELS else None)
         with warnings.catch_warnings():
             # MLP convergence and small inner folds warn per fit; the scores say enough.
             warnings.filterwarnings("ignore", category=UserWarning)
@@ -346,6 +361,10 @@ def _evaluate(s: dict[str, Any]) -> None:
         r = results["iv_xgb_rf"]
         s["choices"] = choices_table(r.folds, r.records)
         s["run"].write_table("cv_choices", s["choices"])
+    tuned = {m: r for m, r in results.items() if m in TUNED_MODELS}
+    if tuned:
+        s["tuning"] = tuning_table(tuned)
+        s["run"].write_table("cv_tuning", s["tuning"])
     folds = pd.concat([r.folds.assign(model=m) for m, r in results.items()], ignore_index=True)
     summary = pd.concat([r.summary.rename_axis("metric").reset_index().assign(model=m)
                          for m, r in results.items()], ignore_index=True)
@@ -387,6 +406,29 @@ def choices_table(folds: pd.DataFrame, records: list[dict[str, Any]]) -> pd.Data
     table.insert(0, "repeat", folds["repeat"].to_numpy())
     table["test_accuracy"] = folds["accuracy"].to_numpy()
     return table
+
+
+def tuning_table(results: dict[str, Any]) -> pd.DataFrame:
+    """Long table of what each tuned model chose in each outer fold.
+
+    Columns ``model, repeat, fold, parameter, value``; ``results`` maps a model name to
+    its :class:`~riskscope.evaluation.credit.CVResult` with ``records``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> folds = pd.DataFrame({"repeat": [0, 0], "fold": [0, 1]})
+    >>> r = SimpleNamespace(folds=folds, records=[{"C": 0.1}, {"C": 1.0}])
+    >>> tuning_table({"lr_tuned": r})["value"].tolist()
+    [0.1, 1.0]
+    """
+    rows = [{"model": m, "repeat": int(rep), "fold": int(fold), "parameter": k,
+             "value": float(v)}
+            for m, r in results.items()
+            for (rep, fold), rec in zip(r.folds[["repeat", "fold"]].to_numpy(), r.records,
+                                        strict=True)
+            for k, v in rec.items()]
+    return pd.DataFrame(rows, columns=["model", "repeat", "fold", "parameter", "value"])
 
 
 def _cutoff_predictions(s: dict[str, Any], card: Scorecard) -> tuple[np.ndarray, np.ndarray,

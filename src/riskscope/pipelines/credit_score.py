@@ -151,7 +151,7 @@ class CreditModel:
     def read(self, data: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFrame,
                                                                          list[str], str]:
         """New applicants read with the training reading rules: ``X``, extra columns, source."""
-        from riskscope.io.credit import read_applicants
+        from riskscope.io.credit_applicants import read_applicants
 
         a = read_applicants(data, columns=self.columns, categorical=self.categorical)
         return a.X, a.extra, a.source
@@ -226,7 +226,7 @@ def score_applicants(model: str | os.PathLike[str], data: str | os.PathLike[str]
     model : str or path-like
         A credit run id, its folder, its ``model/`` folder or ``model.json``.
     data : path-like or pandas.DataFrame
-        The applicants; read with :func:`riskscope.io.credit.read_applicants`.
+        The applicants; read with :func:`riskscope.io.credit_applicants.read_applicants`.
     out : path-like, optional
         ``.csv``, ``.csv.gz`` or ``.parquet`` file (written atomically); None: the
         ``scores`` table of the ``credit-score`` run.

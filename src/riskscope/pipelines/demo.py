@@ -64,8 +64,8 @@ def _credit_job() -> DemoJob:
         from riskscope.pipelines.credit_monitor import monitor_applicants
         from riskscope.pipelines.credit_score import score_applicants
 
-        # Every model on bundled German credit with 3 outer folds, once (the full 5x5
-        # reproduction takes ~4-6 minutes: `riskscope credit run`).
+        # The default models (all but the costly xgboost_tuned and stack) on bundled
+        # German credit with 3 outer folds, once (the full 5x5 run: `riskscope credit run`).
         cfg = CreditConfig(folds=3, repeats=1, n_jobs=-1)
         credit = run_credit(cfg, settings, progress=progress, parent=parent)
         # Then use its saved scorecard (a few seconds): score the bundled applicants, and
