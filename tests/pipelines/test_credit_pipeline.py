@@ -232,3 +232,32 @@ def test_cli_runs_the_new_models(tmp_path: Path, german_csv: Path) -> None:
     metrics = _manifest(run_dir)["metrics"]
     assert {"lr_tuned_roc_auc", "soft_vote_roc_auc"} <= set(metrics)
     assert "xgboost_roc_auc" not in metrics
+
+
+def test_leakage_flag_on_other_tables_flags_a_leaked_column_only(tmp_path: Path) -> None:
+    # not German credit: an honest AUC near 0.9 is no alarm; a column that copies the
+    # outcome (and so separates it perfectly) is
+    from riskscope.report.credit import OTHER_LEAKAGE_LIMIT
+
+    rng = np.random.default_rng(0)
+    n = 400
+    income = rng.normal(0, 1, n)
+    bad = (income + rng.normal(0, 0.45, n) < -0.5).astype(int)
+    df = pd.DataFrame({"income": income, "age": rng.integers(20, 70, n),
+                       "region": rng.choice(["n", "s", "e"], n), "status": bad})
+    leaked = df.assign(paid_late=bad * 30 + rng.integers(0, 3, n))
+    reports = {}
+    for name, table in {"honest": df, "leaked": leaked}.items():
+        path = tmp_path / f"{name}.csv"
+        table.to_csv(path, index=False)
+        cfg = CreditConfig(data=str(path), target="status", models=("lr_tuned",), **FAST)
+        out = run_credit(cfg, Settings(runs_dir=tmp_path / name, seed=1))
+        auc = pd.read_parquet(out / "tables" / "cv_summary.parquet").query(
+            "metric == 'roc_auc'")["mean"].iloc[0]
+        reports[name] = (auc, (out / "report.html").read_text())
+    honest_auc, honest_html = reports["honest"]
+    leaked_auc, leaked_html = reports["leaked"]
+    assert 0.85 < honest_auc < OTHER_LEAKAGE_LIMIT
+    assert "Suspected leakage" not in honest_html
+    assert leaked_auc > OTHER_LEAKAGE_LIMIT
+    assert "Suspected leakage" in leaked_html and "encodes the outcome" in leaked_html
