@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 import riskscope.cli.credit  # noqa: F401  (registers `credit run` until cli/__init__ imports it)
 from riskscope.cli import app
 from riskscope.config import Settings
-from riskscope.datasets import load_german_credit
 from riskscope.pipelines.credit import CreditConfig, run_credit
 from riskscope.scorecard import WoeBinner
 
@@ -30,14 +29,10 @@ FAST = dict(folds=2, repeats=1, inner_folds=2, rf_n_estimators=15, rf_max_featur
 
 
 @pytest.fixture(scope="module")
-def german_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """300 German-credit rows (70/30 kept), named columns, target 'class' good/bad."""
-    df = load_german_credit()
-    parts = [g.sample(n, random_state=0) for (_, g), n in
-             zip(df.groupby("class", observed=True), (90, 210), strict=True)]
-    path = tmp_path_factory.mktemp("credit") / "german_sample.csv"
-    pd.concat(parts).sample(frac=1, random_state=1).to_csv(path, index=False)
-    return path
+def german_csv(credit_sample: Path) -> Path:
+    """300 German-credit rows (70/30 kept), named columns, target 'class' good/bad
+    (the shared sample of ``conftest.py``)."""
+    return credit_sample
 
 
 def _manifest(run_dir: Path) -> dict:

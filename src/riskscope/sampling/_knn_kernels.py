@@ -401,7 +401,6 @@ def _leaf_reaches_other(Xp, lab, lmin, lmax, lo, hi, start, end, child, leaf, ra
     """Does a row of another label than the (pure) ``leaf``'s lie within ``radius`` of
     the leaf's box? One walk for all the leaf's rows; own-label subtrees are skipped."""
     own = lmin[leaf]
-    d = Xp.shape[1]
     top = 1
     stack[0] = 0
     while top > 0:
@@ -417,24 +416,8 @@ def _leaf_reaches_other(Xp, lab, lmin, lmax, lo, hi, start, end, child, leaf, ra
             top += 2
             continue
         for p in range(start[node], end[node]):
-            if lab[p] == own:
-                continue
-            s = 0.0  # the row's distance to the leaf's box
-            for j in range(d):
-                v = float(Xp[p, j])
-                a = float(lo[leaf, j])
-                if v < a:
-                    t = a - v
-                else:
-                    b = float(hi[leaf, j])
-                    if v > b:
-                        t = v - b
-                    else:
-                        continue
-                s += t * t
-                if s > radius:
-                    break
-            if s <= radius:
+            # the other-label row's distance to the leaf's box
+            if lab[p] != own and _point_box(Xp, p, lo, hi, leaf, radius) <= radius:
                 return True
     return False
 
