@@ -438,9 +438,10 @@ def knn_leaves(Xp, keys, start, end, child, lo, hi, leaves, query, k, first, las
     """Exact k nearest other rows of the ``query`` rows in leaves ``first..last-1``.
 
     Per leaf: each query row's top-k within its own leaf gives an upper bound of its
-    k-th distance; one walk of the tree collects the leaves within the largest bound of
-    the leaf's box; each row then visits those leaves, nearest first, while they can
-    still hold a closer row. Writes tree positions and squared distances, nearest first.
+    k-th distance; one walk of the tree collects the leaves within the upper quartile of
+    those bounds of the leaf's box; a row whose bound is within it visits those leaves,
+    nearest first, while they can still hold a closer row; a row beyond it walks the tree
+    itself. Writes tree positions and squared distances, nearest first.
     """
     n_nodes = len(start)
     stack = np.empty(STACK, np.int64)
