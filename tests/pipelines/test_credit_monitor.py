@@ -38,14 +38,17 @@ def test_a_shifted_column_is_flagged(credit_model: Path, credit_sample: Path,
                                      tmp_path: Path) -> None:
     new = pd.read_csv(credit_sample).drop(columns="class")
     new["age_years"] = new["age_years"] + 25  # an older population
-    r = monitor_applicants(credit_model, new, settings=Settings(runs_dir=tmp_path / "runs"))
+    r = monitor_applicants(credit_model, new, settings=Settings(runs_dir=tmp_path / "runs"),
+                           name="older applicants")
+    manifest = orjson.loads((r.run_path / "manifest.json").read_bytes())
+    assert manifest["parameters"]["data"] == "older applicants"  # in-memory data, named
     age = r.features["age_years"]
     assert age.psi > 0.25 and age.status == "shift"
     others = [f.psi for name, f in r.features.items() if name != "age_years"]
     assert max(others) == pytest.approx(0.0, abs=1e-12)  # unchanged columns stay at 0
     assert r.summary.iloc[1]["name"] == "age_years"  # features sorted by PSI
     html = (r.run_path / "report.html").read_text()
-    assert "age_years" in html and "above 0.25" in html
+    assert "age_years" in html and "above 0.25" in html and "older applicants" in html
 
 
 def test_cli_monitor(credit_model: Path, credit_sample: Path, tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ def psi_tables(score: PSIResult, features: dict[str, PSIResult]) -> tuple[pd.Dat
 def monitor_applicants(model: str | os.PathLike[str],
                        data: str | os.PathLike[str] | pd.DataFrame, *,
                        settings: Settings | None = None,
-                       parent: str | None = None) -> MonitorResult:
+                       parent: str | None = None, name: str | None = None) -> MonitorResult:
     """PSI of new applicants against a saved credit model's training rows, as a run.
 
     Parameters
@@ -84,6 +84,9 @@ def monitor_applicants(model: str | os.PathLike[str],
     settings : Settings, optional
     parent : str, optional
         Run id of a parent run (the demo).
+    name : str, optional
+        What to call in-memory ``data`` in the run record and report (a file is named by
+        its path).
 
     Returns
     -------
@@ -92,6 +95,8 @@ def monitor_applicants(model: str | os.PathLike[str],
     settings = settings or Settings()
     m, path, model_id = load_credit_model(model, settings)
     X, extra, source = m.read(data)
+    if name is not None and isinstance(data, pd.DataFrame):
+        source = name
     score = m.score_reference.compare(m.scorecard.credit_score(X))
     features = feature_psi(None, X, m.scorecard.binner_)
     notes = ignored_columns_note(extra)

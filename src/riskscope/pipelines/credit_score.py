@@ -218,7 +218,8 @@ def ignored_columns_note(extra: list[str]) -> list[str]:
 
 def score_applicants(model: str | os.PathLike[str], data: str | os.PathLike[str] | pd.DataFrame,
                      out: str | os.PathLike[str] | None = None, *,
-                     settings: Settings | None = None, parent: str | None = None) -> ScoreResult:
+                     settings: Settings | None = None, parent: str | None = None,
+                     name: str | None = None) -> ScoreResult:
     """Score applicants in ``data`` with a saved credit model and write one row each.
 
     Parameters
@@ -233,6 +234,9 @@ def score_applicants(model: str | os.PathLike[str], data: str | os.PathLike[str]
     settings : Settings, optional
     parent : str, optional
         Run id of a parent run (the demo).
+    name : str, optional
+        What to call in-memory ``data`` in the run record and report (a file is named by
+        its path).
 
     Returns
     -------
@@ -243,6 +247,8 @@ def score_applicants(model: str | os.PathLike[str], data: str | os.PathLike[str]
         frame_format(out)  # a wrong ending fails before anything is read or recorded
     m, path, model_id = load_credit_model(model, settings)
     X, extra, source = m.read(data)
+    if name is not None and isinstance(data, pd.DataFrame):
+        source = name
     scores = m.score_frame(X)
     scores.insert(0, "row", np.arange(1, len(scores) + 1))
     notes = ignored_columns_note(extra)

@@ -71,9 +71,11 @@ def _credit_job() -> DemoJob:
         # Then use its saved scorecard (a few seconds): score the bundled applicants, and
         # check the stability of a younger population (age < 35) against the training rows.
         german = load_german_credit()
-        scored = score_applicants(credit, german, settings=settings, parent=parent)
+        scored = score_applicants(credit, german, settings=settings, parent=parent,
+                                  name="german_credit (bundled)")
         young = german[german["age_years"] < 35]
-        monitored = monitor_applicants(credit, young, settings=settings, parent=parent)
+        monitored = monitor_applicants(credit, young, settings=settings, parent=parent,
+                                       name="german_credit, age_years < 35")
         return [("Credit scoring: german_credit", credit),
                 ("Credit scoring: the german_credit applicants scored", scored.run_path),
                 ("Credit stability: applicants under 35 vs training", monitored.run_path)]
