@@ -302,6 +302,15 @@ def _scan(Xp, keys, i, s0, e0, bd, bp, bk, k):  # pragma: no cover - compiled
 
 
 @njit(**_OPTS)
+def _own_leaf(Xp, keys, i, s0, e0, bd, bp, bk, k):  # pragma: no cover - compiled
+    """Start row i's top-k afresh from the rows of its own leaf ``s0..e0``."""
+    bd[:] = np.inf
+    bp[:] = -1
+    bk[:] = np.iinfo(np.int64).max
+    _scan(Xp, keys, i, s0, e0, bd, bp, bk, k)
+
+
+@njit(**_OPTS)
 def _candidates(lo, hi, child, leaf, radius, stack, out):  # pragma: no cover - compiled
     """Leaves (other than ``leaf``) whose box lies within ``radius`` of ``leaf``'s box;
     written to ``out``, their count returned."""
@@ -462,10 +471,7 @@ def knn_leaves(Xp, keys, start, end, child, lo, hi, leaves, query, k, first, las
         for i in range(s0, e0):
             if not query[i]:
                 continue
-            bd[:] = np.inf
-            bp[:] = -1
-            bk[:] = big
-            _scan(Xp, keys, i, s0, e0, bd, bp, bk, k)
+            _own_leaf(Xp, keys, i, s0, e0, bd, bp, bk, k)
             out_d2[i, :] = bd
             out_pos[i, :] = bp
             bound[m] = bd[k - 1]
@@ -511,7 +517,6 @@ def enn_leaves(Xp, keys, lab, lmin, lmax, start, end, child, lo, hi, leaves, que
     cand = np.empty(n_nodes, np.int64)
     gaps = np.empty(n_nodes, np.float64)
     order = np.empty(n_nodes, np.int64)
-    big = np.iinfo(np.int64).max
     bd = np.empty(k, np.float64)
     bp = np.empty(k, np.int64)
     bk = np.empty(k, np.int64)
@@ -525,10 +530,7 @@ def enn_leaves(Xp, keys, lab, lmin, lmax, start, end, child, lo, hi, leaves, que
         for i in range(s0, e0):
             if not query[i]:
                 continue
-            bd[:] = np.inf
-            bp[:] = -1
-            bk[:] = big
-            _scan(Xp, keys, i, s0, e0, bd, bp, bk, k)
+            _own_leaf(Xp, keys, i, s0, e0, bd, bp, bk, k)
             bound[i - s0] = bd[k - 1]
             scratch[m] = bd[k - 1]
             m += 1
@@ -582,10 +584,7 @@ def enn_leaves(Xp, keys, lab, lmin, lmax, start, end, child, lo, hi, leaves, que
             if sure:
                 continue
             searched[i] = 2
-            bd[:] = np.inf
-            bp[:] = -1
-            bk[:] = big
-            _scan(Xp, keys, i, s0, e0, bd, bp, bk, k)
+            _own_leaf(Xp, keys, i, s0, e0, bd, bp, bk, k)
             if u <= radius:
                 if n_cand < 0:
                     n_cand = _candidates(lo, hi, child, leaf, radius, stack, cand)
