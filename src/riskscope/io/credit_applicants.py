@@ -39,6 +39,7 @@ def read_applicants(
     columns: Sequence[str],
     categorical: Sequence[str] = (),
     header: bool | None = None,
+    name: str | None = None,
 ) -> ApplicantData:
     """Read applicants to score with the reading rules of :func:`read_credit`.
 
@@ -57,6 +58,9 @@ def read_applicants(
         Those of ``columns`` that were categorical in training.
     header : bool, optional
         As in :func:`read_credit`.
+    name : str, optional
+        What to call an in-memory ``source`` in messages and in ``ApplicantData.source``
+        (default ``"<DataFrame>"``; a file is always named by its path).
 
     Returns
     -------
@@ -79,7 +83,7 @@ def read_applicants(
     >>> a.X["amount"].tolist(), a.extra
     ([1200.0, nan], ['id'])
     """
-    shown = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
+    shown = (name or "<DataFrame>") if isinstance(source, pd.DataFrame) else str(source)
     if isinstance(source, pd.DataFrame):
         raw = _strip_text(source)
         raw.columns = [str(c) for c in raw.columns]

@@ -94,9 +94,7 @@ def monitor_applicants(model: str | os.PathLike[str],
     """
     settings = settings or Settings()
     m, path, model_id = load_credit_model(model, settings)
-    X, extra, source = m.read(data)
-    if name is not None and isinstance(data, pd.DataFrame):
-        source = name
+    X, extra, source = m.read(data, name)
     score = m.score_reference.compare(m.scorecard.credit_score(X))
     features = feature_psi(None, X, m.scorecard.binner_)
     notes = ignored_columns_note(extra)

@@ -148,12 +148,14 @@ class CreditModel:
         card.set_params(threshold=model.cutoff.threshold)
         return model
 
-    def read(self, data: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFrame,
-                                                                         list[str], str]:
-        """New applicants read with the training reading rules: ``X``, extra columns, source."""
+    def read(self, data: str | os.PathLike[str] | pd.DataFrame, name: str | None = None,
+             ) -> tuple[pd.DataFrame, list[str], str]:
+        """New applicants read with the training reading rules: ``X``, extra columns, source
+        (``name`` labels an in-memory table)."""
         from riskscope.io.credit_applicants import read_applicants
 
-        a = read_applicants(data, columns=self.columns, categorical=self.categorical)
+        a = read_applicants(data, columns=self.columns, categorical=self.categorical,
+                            name=name)
         return a.X, a.extra, a.source
 
 
@@ -246,9 +248,7 @@ def score_applicants(model: str | os.PathLike[str], data: str | os.PathLike[str]
     if out is not None:
         frame_format(out)  # a wrong ending fails before anything is read or recorded
     m, path, model_id = load_credit_model(model, settings)
-    X, extra, source = m.read(data)
-    if name is not None and isinstance(data, pd.DataFrame):
-        source = name
+    X, extra, source = m.read(data, name)
     scores = m.score_frame(X)
     scores.insert(0, "row", np.arange(1, len(scores) + 1))
     notes = ignored_columns_note(extra)
