@@ -4,8 +4,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Extras the test suite and the demo need (ids: ml, nn; credit: credit); later capabilities add theirs here.
-EXTRAS ?= dev,ml,nn,credit
+# Extras the test suite and the demo need (ids: ml, nn; credit: credit; apt: graph); later
+# capabilities add theirs here.
+EXTRAS ?= dev,ml,nn,graph,credit
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 PYTEST_ARGS ?=
 

@@ -73,8 +73,12 @@ def test_card_has_required_fields(name: str) -> None:
     ):
         assert key in card, key
     assert card["name"] == name
-    assert card["built_by"] == "scripts/make_bundled_data.py"
-    assert card["source"]["upstream"].startswith("https://")
+    if "recorded" in card["source"]:  # our own recordings: the recorder is the source
+        assert card["built_by"] == "benchmarks/apt_record.py"
+        assert card["source"]["command"].startswith("python benchmarks/apt_record.py")
+    else:
+        assert card["built_by"] == "scripts/make_bundled_data.py"
+        assert card["source"]["upstream"].startswith("https://")
 
 
 @pytest.mark.parametrize("name", datasets.BUNDLED)
@@ -110,6 +114,16 @@ def test_carbanak_card_matches_data() -> None:
     assert card["label_counts"]["nodes"] == g.nodes["type"].value_counts().to_dict()
     assert card["label_counts"]["edges"] == g.edges["type"].value_counts().to_dict()
     assert card["columns"] == {"nodes": 5, "edges": 5}
+
+
+def test_apt_recorded_runs_match_card() -> None:
+    card = datasets.dataset_card("apt_recorded")
+    runs = datasets.apt_recorded_runs()
+    assert len(runs) == sum(card["kinds"].values())
+    assert sum(r.attack for r in runs) == card["label_counts"]["attack"]
+    assert not any(r.attack for r in datasets.apt_recorded_runs("train"))
+    with pytest.raises(InputError, match="split must be"):
+        datasets.apt_recorded_runs("val")
 
 
 def test_bundled_total_under_budget() -> None:
@@ -315,5 +329,7 @@ def test_build_script_reproduces_the_cards(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert module.main(["--shared", str(shared)]) == 0
     for name in datasets.BUNDLED:
+        if "recorded" in datasets.dataset_card(name)["source"]:
+            continue  # recorded by benchmarks/apt_record.py, not built from shared data
         built = json.loads((tmp_path / module.OUT / name / "card.json").read_text())
         assert built == datasets.dataset_card(name), name

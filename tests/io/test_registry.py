@@ -47,7 +47,7 @@ def test_without_shared_lists_exactly_the_bundled() -> None:
     infos = list_datasets(shared_root=NOWHERE)
     assert [i.name for i in infos] == list(datasets.BUNDLED)
     assert {i.origin for i in infos} == {"bundled"}
-    assert [i.kind for i in infos] == ["table", "table", "graph"]
+    assert [i.kind for i in infos] == ["table", "table", "graph", "logs"]
 
 
 @pytest.mark.parametrize("name", datasets.BUNDLED)

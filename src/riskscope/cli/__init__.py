@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from riskscope import __version__
+from riskscope.cli import apt as _apt  # noqa: F401  (registers `apt train` / `apt detect`)
 from riskscope.cli import credit as _credit  # noqa: F401  (registers `credit run`)
 from riskscope.cli import datasets as _datasets
 from riskscope.cli import groups as _groups

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -30,7 +31,8 @@ __all__ = [
     "validate_graph",
 ]
 
-BUNDLED: tuple[str, ...] = ("german_credit", "cicids2017_excerpt", "carbanak_excerpt")
+BUNDLED: tuple[str, ...] = ("german_credit", "cicids2017_excerpt", "carbanak_excerpt",
+                             "apt_recorded")
 
 REBUILD = "reinstall riskscope or rebuild it with `python scripts/make_bundled_data.py`"
 
@@ -357,3 +359,52 @@ def load_carbanak_excerpt() -> ProvenanceExcerpt:
 def _preview(items: list[str], limit: int = 5) -> str:
     shown = ", ".join(repr(i) for i in items[:limit])
     return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+# --- recorded strace runs --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """One bundled strace recording: where its log is and what its ground truth says."""
+
+    name: str
+    split: str
+    kind: str
+    attack: bool
+    log: Path
+    truth: Path
+
+
+def apt_recorded_runs(split: str | None = None) -> list[RecordedRun]:
+    """The bundled recorded runs (``apt_recorded``), optionally of one split.
+
+    ``train`` holds benign runs only; ``test`` holds benign runs and the two harmless
+    attacks (drive-by download, reverse shell). Logs are gzip strace logs that
+    :func:`riskscope.io.provenance.read_provenance` reads as they are.
+
+    Examples
+    --------
+    >>> from riskscope.datasets import apt_recorded_runs
+    >>> runs = apt_recorded_runs("test")
+    >>> sorted({r.kind for r in runs if r.attack})
+    ['driveby', 'revshell']
+    """
+    if split not in (None, "train", "test"):
+        raise InputError(f"split must be 'train', 'test' or None; got {split!r}.")
+    folder = resources.files("riskscope.datasets") / "apt_recorded"
+    if not isinstance(folder, Path):  # zipped install: the readers need real files
+        raise InputError(f"The bundled apt_recorded logs are not files on disk; {REBUILD}.")
+    card = dataset_card("apt_recorded")
+    out = []
+    for f in sorted(card["files"]):
+        if not f.endswith(".log.gz"):
+            continue
+        stem = f.removesuffix(".log.gz")
+        part, kind, _ = stem.split("-", 2)
+        if split is not None and part != split:
+            continue
+        truth = folder / f"{stem}.truth.json"
+        attack = bool(json.loads(truth.read_text()).get("attack"))
+        out.append(RecordedRun(stem, part, kind, attack, folder / f, truth))
+    return out

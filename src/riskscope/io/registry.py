@@ -43,8 +43,9 @@ class DatasetInfo:
         Registry name, e.g. ``"german_credit"``.
     title : str
         One-line human title.
-    kind : {"table", "graph"}
-        ``"graph"`` datasets load as an edge table (see :func:`load_dataset`).
+    kind : {"table", "graph", "logs"}
+        ``"graph"`` datasets load as an edge table, ``"logs"`` datasets (recorded audit
+        logs) as a table of runs (see :func:`load_dataset`).
     origin : {"bundled", "shared"}
         Shipped inside riskscope, or found in the shared data folder.
     path : pathlib.Path
@@ -91,13 +92,14 @@ def _bundled_info(name: str) -> DatasetInfo:
     card = datasets.dataset_card(name)
     graph = "edges" in card
     counts = card["label_counts"]
+    logs = "kinds" in card  # recorded runs: one row per run
     return DatasetInfo(
         name=name,
         title=card["title"],
-        kind="graph" if graph else "table",
+        kind="graph" if graph else "logs" if logs else "table",
         origin="bundled",
         path=Path(str(resources.files("riskscope.datasets") / name)),
-        rows=card["edges"] if graph else card["rows"],
+        rows=card["edges"] if graph else sum(card["kinds"].values()) if logs else card["rows"],
         label_column=card["label_column"],
         label_counts=dict(counts["edges"] if graph else counts),
         licence=card["licence"],
@@ -420,14 +422,14 @@ def list_datasets(shared_root: PathLike | None = None) -> list[DatasetInfo]:
     Returns
     -------
     list of DatasetInfo
-        The three bundled datasets first, then each shared dataset whose files exist.
+        The bundled datasets first, then each shared dataset whose files exist.
         Shared counts are computed on first call (about a second) and cached.
 
     Examples
     --------
     >>> from riskscope.io.registry import list_datasets
     >>> [d.name for d in list_datasets(shared_root="/nonexistent")]
-    ['german_credit', 'cicids2017_excerpt', 'carbanak_excerpt']
+    ['german_credit', 'cicids2017_excerpt', 'carbanak_excerpt', 'apt_recorded']
     """
     infos = [_bundled_info(n) for n in datasets.BUNDLED]
     root = shared_data_dir(shared_root)
@@ -481,7 +483,9 @@ def get_dataset(name: str, shared_root: PathLike | None = None) -> DatasetInfo:
 def load_dataset(name: str, shared_root: PathLike | None = None) -> pd.DataFrame:
     """Load a dataset as one DataFrame; its label is in ``get_dataset(name).label_column``.
 
-    Tables load whole (folders of CSVs are concatenated in file-name order). Graphs load
+    Tables load whole (folders of CSVs are concatenated in file-name order); recorded logs
+    load as one row per run (split, kind, ``attack``: attack or benign, log and truth
+    paths; read the logs with :mod:`riskscope.io.provenance`). Graphs load
     as their edge table (``src, dst, type, time, uuid``) with the endpoint node types
     joined as ``src_type`` and ``dst_type``, label column ``type`` (the edge type); use
     :func:`riskscope.datasets.load_carbanak_excerpt` for the node table too.
@@ -519,6 +523,11 @@ def load_dataset(name: str, shared_root: PathLike | None = None) -> pd.DataFrame
             return datasets.load_german_credit()
         if name == "cicids2017_excerpt":
             return datasets.load_cicids2017_excerpt()
+        if name == "apt_recorded":
+            return pd.DataFrame([{"run": r.name, "split": r.split, "kind": r.kind,
+                                  "attack": "attack" if r.attack else "benign",
+                                  "log": str(r.log), "truth": str(r.truth)}
+                                 for r in datasets.apt_recorded_runs()])
         g = datasets.load_carbanak_excerpt()
         return _edges_with_types(g.nodes, g.edges)
     root = shared_data_dir(shared_root)
