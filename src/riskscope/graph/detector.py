@@ -125,7 +125,9 @@ class NodeTypeDetector:
         X = np.asarray(features, np.float32)
         if X.shape[0] == 0:
             return np.zeros((0, len(self.classes_)))
-        return self.booster_.predict(X, num_threads=self.n_jobs)
+        # one thread for small inputs: the same contention as the GNN's (see context.py)
+        threads = max(1, min(self.n_jobs, X.shape[0] // 20_000))
+        return self.booster_.predict(X, num_threads=threads)
 
     def score(self, features: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Predicted type and threat confidence ``1 - P(real type)`` of every node."""

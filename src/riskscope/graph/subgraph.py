@@ -74,7 +74,14 @@ class AlertSubgraph:
             fig, ax = plt.subplots(figsize=(9, 7))
         else:
             fig = ax.figure
-        pos = nx.spring_layout(nxg, seed=0) if len(nxg) else {}
+        # Kamada-Kawai spreads a hub's neighbours evenly (spring layouts pile them up);
+        # it is quadratic, so large subgraphs fall back to a seeded spring layout.
+        if not len(nxg):
+            pos = {}
+        elif len(nxg) <= 150:
+            pos = nx.kamada_kawai_layout(nxg.to_undirected())
+        else:
+            pos = nx.spring_layout(nxg, seed=0)
         types = [nxg.nodes[n].get("type", "") for n in nxg]
         alert = [bool(nxg.nodes[n].get("alert", False)) for n in nxg]
         nx.draw_networkx_edges(nxg, pos, ax=ax, alpha=0.3, arrowsize=6, width=0.6)
@@ -85,7 +92,9 @@ class AlertSubgraph:
         labels = {n: _short(nxg.nodes[n].get("name", "")) for n, a in zip(nxg, alert,
                                                                         strict=True) if a}
         nx.draw_networkx_labels(nxg, pos, labels=dict(list(labels.items())[:max_labels]),
-                                ax=ax, font_size=7)
+                                ax=ax, font_size=7, verticalalignment="bottom",
+                                bbox={"boxstyle": "round,pad=0.15", "fc": "white",
+                                      "ec": "none", "alpha": 0.8})
         for t in sorted(set(types)):
             ax.scatter([], [], color=_COLOURS.get(t, "#7f7f7f"), label=t, s=30)
         if types:
