@@ -114,3 +114,32 @@ def test_bundled_recorded_pair_detects_the_drive_by(tmp_path):
     assert v.loc[drive, "anomalous"].all()
     assert (ev.loc[drive, "true_alerts"] > 0).all()      # the payload chain is alerted
     assert not v.loc[[g for g in v.index if "archive" in g], "anomalous"].any()
+
+
+def test_record_command_writes_a_log_that_parses(tmp_path):
+    import shutil
+
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    log = tmp_path / "run.log"
+    r = CliRunner().invoke(app, ["apt", "record", "--out", str(log), "--", "sh", "-c",
+                                 f"echo hi > {tmp_path / 'x.txt'}"])
+    if r.exit_code == 1 and "ptrace" in r.output:
+        pytest.skip("ptrace is not permitted here")
+    assert r.exit_code == 0, r.output
+    assert "exit code 0" in r.output
+    from riskscope.io.provenance import read_provenance
+
+    g = read_provenance(log)[0]
+    assert str(tmp_path / "x.txt") in g.nodes["name"].to_pylist()
+
+
+def test_record_without_command_is_one_line(tmp_path):
+    r = CliRunner().invoke(app, ["apt", "record", "--out", str(tmp_path / "x.log")])
+    assert r.exit_code == 1 and "needs a command after `--`" in r.output
+
+
+def test_detect_with_unknown_model_is_one_line(tmp_path):
+    r = CliRunner().invoke(app, ["--runs-dir", str(tmp_path), "apt", "detect", "--model",
+                                 str(tmp_path), "--data", str(tmp_path)])
+    assert r.exit_code == 1 and "holds no apt model" in r.output

@@ -37,10 +37,10 @@ def _prune_section(rep: Report, table: pd.DataFrame) -> None:
     tot = table[["nodes_before", "nodes_after", "edges_before", "edges_after",
                  "bytes_before", "bytes_after"]].sum()
     sec = rep.section("Pruning", intro=(
-        "Low-priority events (exit, close), short-lived quiet processes and objects read "
-        "by a single process were dropped, nodes differing only in execution-specific "
-        "details merged, and repeated events of one type between the same two nodes kept "
-        "once."))
+        "Low-priority events (exit, close) and short-lived quiet processes were dropped, "
+        "nodes differing only in execution-specific details merged, and repeated events "
+        "of one type between the same two nodes kept once. Objects read by a single "
+        "process are kept: an exfiltration's credential files look exactly like that."))
     sec.kv({"nodes before / after": f"{int(tot['nodes_before']):,} / {int(tot['nodes_after']):,}",
             "edges before / after": f"{int(tot['edges_before']):,} / {int(tot['edges_after']):,}",
             "edge reduction": f"{1 - tot['edges_after'] / max(tot['edges_before'], 1):.1%}",
