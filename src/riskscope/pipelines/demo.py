@@ -86,8 +86,7 @@ def _credit_job() -> DemoJob:
 def _apt_job() -> DemoJob:
     def run(settings: Settings, progress: StageProgress | None, parent: str) -> JobRuns:
         from riskscope.datasets import apt_recorded_runs
-        from riskscope.pipelines.apt import (AptDetectConfig, AptTrainConfig, detect_apt,
-                                             train_apt)
+        from riskscope.pipelines.apt import AptDetectConfig, AptTrainConfig, detect_apt, train_apt
 
         # Train on the bundled benign strace runs, then score the held-out runs (benign
         # and two harmless attacks); the full suite: benchmarks/apt_record.py + apt_eval.py.
