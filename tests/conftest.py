@@ -11,6 +11,10 @@ matplotlib.use("Agg")  # tests never need a display
 
 from riskscope.io.shared import shared_data_dir  # noqa: E402
 
+# Fixture files and the scripts that build them are data, not tests; --doctest-modules would
+# otherwise import those scripts (and clash on their module names).
+collect_ignore = ["data"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if shared_data_dir() is not None:

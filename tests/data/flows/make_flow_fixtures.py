@@ -1,6 +1,6 @@
 """Rebuild the flow fixtures in this folder from ../shared/data/cicids2017 (see README.md).
 
-Run from the repository root: ``python tests/data/flows/make_fixtures.py``. Rows are
+Run from the repository root: ``python tests/data/flows/make_flow_fixtures.py``. Rows are
 copied as text, byte for byte, so the fixtures keep the originals' quirks.
 """
 

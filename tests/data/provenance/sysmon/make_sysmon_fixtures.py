@@ -1,6 +1,6 @@
 """Write the hand-made Sysmon fixtures in this folder (described in README.md).
 
-Run from the repository root: ``python tests/data/provenance/sysmon/make_fixtures.py``.
+Run from the repository root: ``python tests/data/provenance/sysmon/make_sysmon_fixtures.py``.
 Field names and value shapes follow the OTRF Security-Datasets exports (nxlog flat
 records: ``Channel``, ``EventID``, ``Hostname``, ``UtcTime``, GUIDs in braces, numbers
 as strings); hosts, GUIDs and paths are made up.
