@@ -42,6 +42,20 @@ def test_binary_labels():
     assert binary_labels(["Normal", "x"], benign="normal").tolist() == [0, 1]
 
 
+def test_labels_read_alike_from_list_array_and_series():
+    raw = ["BENIGN", "DDoS", "Web Attack - XSS", "BENIGN", "DoS Hulk"] * 300
+    tax = LabelTaxonomy(min_count=400).fit(raw)
+    for form in (np.array(raw, dtype=object), np.array(raw), pd.Series(raw, dtype="string"),
+                 pd.Series(raw, dtype="category")):
+        assert LabelTaxonomy(min_count=400).fit(form).mapping_ == tax.mapping_
+        assert list(tax.transform(form)) == list(tax.transform(raw))
+        assert binary_labels(form).tolist() == binary_labels(raw).tolist()
+    # values that print alike are one label, as before (1 and "1")
+    assert LabelTaxonomy(min_count=0).fit([1, "1", "BENIGN"]).counts_ == {"1": 2, "BENIGN": 1}
+    with pytest.raises(ParameterError, match=r"binary_labels needs a 1-D array of labels"):
+        binary_labels(np.array([["BENIGN"], ["DDoS"]]))
+
+
 def test_binary_labels_rejects_missing():
     with pytest.raises(SchemaError, match=r"binary_labels got 1 missing labels \(first at "
                        r"position 1\)"):  # fmt: skip

@@ -73,3 +73,22 @@ def test_robust_scaling_equals_scikit_learns_robust_scaler() -> None:
     got = pre.transform(X).to_numpy()
     np.testing.assert_allclose(got, expect, rtol=1e-6, atol=1e-6, equal_nan=True)
     assert np.isnan(got[[3, 50, 400], 0]).all()
+
+
+def test_robust_statistics_are_scikit_learns_to_the_last_bit() -> None:
+    # median and quartiles from one sort of the float32 column, against RobustScaler on
+    # the float64 copy: odd and even lengths, ties, NaN, one value
+    from sklearn.preprocessing import RobustScaler
+
+    from riskscope.features.preprocess import _robust_affine
+
+    rng = np.random.default_rng(8)
+    cols = [rng.lognormal(3, 2, 1001), rng.integers(0, 5, 1000), rng.normal(0, 1e6, 2),
+            np.where(rng.random(999) < 0.9, 0.0, rng.normal(size=999)), np.array([4.0]),
+            np.r_[rng.normal(size=700), np.full(300, np.nan)]]
+    for col in cols:
+        col32 = np.asarray(col, dtype=np.float32)
+        s = RobustScaler().fit(col32.astype(np.float64)[:, None])
+        a, b = _robust_affine([col32])
+        assert a[0] == 1.0 / s.scale_[0] and b[0] == -s.center_[0] / s.scale_[0]
+

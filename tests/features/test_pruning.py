@@ -10,7 +10,14 @@ from sklearn.metrics import mutual_info_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from riskscope.exceptions import NotFittedError, ParameterError, SchemaError
-from riskscope.features.pruning import ConstantFilter, CorrelationFilter, NearConstantFilter
+from riskscope.features.pruning import (
+    ConstantFilter,
+    CorrelationFilter,
+    NearConstantFilter,
+    _Columns,
+    _dominant_value,
+    _min_count,
+)
 
 
 @parametrize_with_checks(
@@ -134,6 +141,79 @@ def test_near_constant_share_matches_value_counts():
     assert not table["dropped"].any()
     assert f.dropped_ == []
     assert f.transform(X).shape == X.shape
+
+
+@pytest.mark.parametrize("threshold", [0.51, 0.9, 0.99, 0.999, 1.0])
+def test_dominant_value_is_exact_against_value_counts(threshold):
+    # The strided-sample shortcut must find exactly the columns value_counts finds, with
+    # the exact share, including dominant values laid out against the stride and NaN.
+    rng = np.random.default_rng(11)
+    n = 20_000
+    need = _min_count(threshold, n)
+    assert need / n >= threshold and (need - 1) / n < threshold
+    cols = {}
+    for k, share in enumerate((1.0, 0.9995, 0.999, 0.99, 0.9, 0.6, 0.5)):
+        base = np.where(rng.random(n) < share, 3.0, rng.integers(0, 50, n).astype(float))
+        cols[f"random{k}"] = base
+        strided = np.full(n, 3.0)
+        m = int(round((1 - share) * n))  # the other values on the sampled rows first
+        step = max(n // (2 * (n - need) + 1), 1)
+        on_sample = np.arange(min(m, (n - 1) // step + 1)) * step
+        rest = np.setdiff1d(np.arange(n), on_sample)[: m - on_sample.size]
+        strided[np.r_[on_sample, rest]] = 7.0
+        cols[f"strided{k}"] = strided
+        with_nan = base.copy()
+        with_nan[rng.random(n) < 0.3] = np.nan
+        cols[f"nan{k}"] = with_nan
+        cols[f"mostly_nan{k}"] = np.where(rng.random(n) < share, np.nan, base)
+    cols["continuous"] = rng.normal(size=n)
+    X = pd.DataFrame(cols)
+    f = NearConstantFilter(threshold=threshold).fit(X)
+    expected = {}
+    for name in X.columns:
+        counts = X[name].value_counts(dropna=False)
+        if counts.iloc[0] / n >= threshold:
+            expected[name] = counts.iloc[0] / n
+    got = dict(zip(f.near_constant_["feature"], f.near_constant_["top_share"], strict=True))
+    assert got == expected
+    for arr in (X["strided1"].to_numpy(), X["nan2"].to_numpy()):
+        value, count = _dominant_value(arr, bool(np.isnan(arr).any()), need)
+        truth = pd.Series(arr).value_counts(dropna=False)
+        assert (count >= need) == (truth.iloc[0] >= need)
+        if count >= need:
+            assert count == truth.iloc[0] and (value == truth.index[0] or np.isnan(value))
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.99])
+def test_dominant_value_survives_other_values_on_any_stride(threshold):
+    # Exactly enough other values to keep the top value at the threshold (or one more, to
+    # drop it below), laid out on every stride a strided sample could use.
+    n = 1000
+    need = _min_count(threshold, n)
+    for extra in (0, 1):
+        others = n - need + extra
+        for stride in range(1, n):
+            arr = np.zeros(n)
+            arr[::stride][:others] = 1.0
+            arr[np.flatnonzero(arr == 0)[: others - int(arr.sum())]] = 1.0
+            value, count = _dominant_value(arr, False, need)
+            assert (count >= need) == (extra == 0), stride
+            if not extra:
+                assert (value, count) == (0.0, need)
+
+
+def test_fit_on_shared_columns_equals_fit():
+    # FlowPreprocessor validates a frame once and fits the filters on its columns.
+    X, y = _labelled_frame()
+    X.loc[::7, "other"] = np.nan
+    data = _Columns.from_frame(X, "test")
+    for make in (ConstantFilter, lambda: NearConstantFilter(threshold=0.6, drop=True),
+                 CorrelationFilter):
+        a, b = make().fit(X, y), make()._fit_columns(data, y)
+        np.testing.assert_array_equal(a.support_, b.support_)
+        np.testing.assert_array_equal(a.feature_names_in_, b.feature_names_in_)
+        assert a.n_features_in_ == b.n_features_in_ and a.dropped_ == b.dropped_
+        pd.testing.assert_frame_equal(b.transform(X), a.transform(X))
 
 
 def test_near_constant_drop_and_parameter_rules():

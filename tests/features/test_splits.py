@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScale
 from riskscope.exceptions import ParameterError, SchemaError
 from riskscope.features.splits import (
     Split,
+    _stratified_shuffle,
     conversation_groups,
     conversation_split,
     day_split,
@@ -50,6 +52,30 @@ def test_stratified_split_reproduces_the_notebooks_two_stage_split():
         np.testing.assert_array_equal(ours, np.sort(theirs))
     _assert_partition(s, y.size)
     assert s.warnings == ()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 400), min_size=1, max_size=12),
+    test_size=st.sampled_from([0.1, 0.15, 0.3, 0.5, 0.7]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_stratified_shuffle_equals_scikit_learns_train_test_split(counts, test_size, seed):
+    # Our array-based StratifiedShuffleSplit must draw exactly what scikit-learn's does,
+    # row for row and in the same order (or raise its error).
+    strata = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)) * 2,
+                                                               counts))
+    pool = np.arange(strata.size) * 3 + 1
+    try:
+        theirs = train_test_split(pool, test_size=test_size, stratify=strata,
+                                  random_state=seed)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=re.escape(str(exc))):
+            _stratified_shuffle(pool, strata, test_size, seed)
+        return
+    ours = _stratified_shuffle(pool, strata, test_size, seed)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_stratified_split_keeps_class_shares_and_is_seeded():

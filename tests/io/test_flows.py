@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import re
@@ -439,6 +440,49 @@ def test_dedup_is_exact_even_if_every_hash_collides(monkeypatch: pytest.MonkeyPa
     forced = read_flows([MLCVE, IMPROVED])
     pd.testing.assert_frame_equal(forced.frame, ref.frame)
     assert forced.report.to_dict() == ref.report.to_dict()
+
+
+def test_arena_release_keeps_the_rows_in_use():
+    # After compaction the rows behind the kept ones go back to the system, page by page;
+    # the kept rows of every column, page boundaries or not, stay as they were.
+    arena = _flow_read._Arena([f"f{j}" for j in range(5)], 3001)
+    arena.data[:] = np.arange(arena.data.size, dtype=np.float32).reshape(arena.data.shape,
+                                                                         order="F")
+    before = arena.data.copy()
+    for rows in (2999, 1500, 1024, 3):
+        arena.release(rows)
+        np.testing.assert_array_equal(arena.data[:rows], before[:rows])
+    assert (arena.data[3:] == 0).any()  # whole pages were released
+
+
+def test_compaction_in_small_steps_gives_the_same_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Kept rows move to the front of the shared array a chunk at a time: with files back
+    # to back or with a gap between them (blank rows), in chunks of any size, a pair of
+    # files reads as its files read one by one.
+    sources = []
+    for path in (MLCVE, TRAFFIC):  # TRAFFIC has blank rows: a gap after the first file
+        other = tmp_path / f"shifted_{path.name}"
+        with (path.open(newline="", encoding="latin-1") as src,  # bytes as they are
+              other.open("w", newline="", encoding="latin-1") as dst):
+            rows = list(csv.reader(src))
+            names = [h.strip() for h in rows[0]]
+            at = names.index("Flow Duration")
+            for r in rows[1:]:
+                if r and r[at]:
+                    r[at] = str(float(r[at]) + 0.5)  # distinct flows: they are kept
+            rows[2][names.index("Flow Bytes/s")] = "Infinity"  # but one is dropped
+            csv.writer(dst).writerows(rows)
+        sources.append([path, other])
+    # no flow is in both files of a pair: the pair reads as its files read one by one
+    expected = [pd.concat([read_flows(p).frame for p in src], ignore_index=True)
+                for src in sources]
+    for step in (None, 3):
+        if step:
+            monkeypatch.setattr(_flow_clean, "_MOVE_ROWS", step)
+        for src, ref in zip(sources, expected, strict=True):
+            pd.testing.assert_frame_equal(read_flows(src).frame, ref)
 
 
 @pytest.mark.parametrize(("inf_policy", "nan_policy"), [("clip", "drop"), ("nan", "zero")])

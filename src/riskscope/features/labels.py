@@ -40,30 +40,41 @@ _FORMAT = "riskscope.LabelTaxonomy"
 _ENCODING_FORMAT = "riskscope.LabelEncoding"
 
 
-def _as_labels(labels: Iterable[object], what: str) -> pd.Series:
-    """Labels as a string Series (index kept); missing labels are a SchemaError."""
-    s = labels.copy() if isinstance(labels, pd.Series) else pd.Series(list(labels), dtype=object)
-    if s.ndim != 1:
-        raise ParameterError(f"{what} needs a 1-D array of labels; got shape {s.shape}.")
-    missing = int(s.isna().sum())
-    if missing:
-        first = int(np.flatnonzero(s.isna().to_numpy())[0])
+def _label_codes(labels: Iterable[object], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as integer codes into their distinct values as strings; missing labels are a
+    SchemaError.
+
+    Millions of flows carry a dozen labels: one factorization, then work per distinct
+    value (``str``, counting, mapping) and a table lookup per row. A numpy array or a
+    Series is factorized as it is (no list, no copy to an object Series).
+    """
+    if isinstance(labels, pd.Series | pd.Index):
+        values = labels.array
+    elif isinstance(labels, np.ndarray):
+        if labels.ndim != 1:
+            raise ParameterError(f"{what} needs a 1-D array of labels; got shape {labels.shape}.")
+        values = labels
+    else:
+        values = pd.Series(list(labels), dtype=object).to_numpy()
+    codes, uniques = pd.factorize(values)
+    missing = codes < 0
+    if missing.any():
         raise SchemaError(
-            f"{what} got {missing} missing labels (first at position {first}); drop "
-            "unlabelled flows first or read them with a label column."
+            f"{what} got {int(missing.sum())} missing labels (first at position "
+            f"{int(np.flatnonzero(missing)[0])}); drop unlabelled flows first or read them "
+            "with a label column."
         )
-    # str() per distinct value, not per row: millions of flows carry a dozen labels
-    codes, uniques = pd.factorize(s)
     text = np.array([str(u) for u in uniques], dtype=object)
-    return pd.Series(text[codes] if len(text) else np.empty(0, dtype=object), index=s.index,
-                     dtype=object)
+    # distinct values can share a spelling (1 and "1"): merge them as one label
+    merged, distinct = pd.factorize(text)
+    if len(distinct) < len(text):
+        codes, text = merged[codes], np.asarray(distinct, dtype=object)
+    return codes.astype(np.intp, copy=False), text
 
 
-def _map(labels: pd.Series, mapping: dict[str, object], default: object) -> np.ndarray:
-    """Map each label through ``mapping`` via its distinct values (fast on millions)."""
-    codes, uniques = pd.factorize(labels)
-    table = np.array([mapping.get(u, default) for u in uniques], dtype=object)
-    return table[codes] if len(table) else np.empty(0, dtype=object)
+def _take(table: list, codes: np.ndarray, dtype: object = object) -> np.ndarray:
+    """``table[codes]`` as an array of ``dtype`` (an empty one for no codes)."""
+    return np.asarray(table, dtype=dtype)[codes] if len(codes) else np.empty(0, dtype=dtype)
 
 
 def binary_labels(labels: Iterable[object], benign: str = "BENIGN") -> np.ndarray:
@@ -91,11 +102,9 @@ def binary_labels(labels: Iterable[object], benign: str = "BENIGN") -> np.ndarra
     >>> binary_labels(["BENIGN", "DDoS", "benign", "PortScan"])
     array([0, 1, 0, 1], dtype=int8)
     """
-    s = _as_labels(labels, "binary_labels")
+    codes, uniques = _label_codes(labels, "binary_labels")
     normal = benign.strip().casefold()
-    codes, uniques = pd.factorize(s)
-    attack = np.array([u.strip().casefold() != normal for u in uniques], dtype=np.int8)
-    return attack[codes] if len(attack) else np.empty(0, dtype=np.int8)
+    return _take([u.strip().casefold() != normal for u in uniques], codes, np.int8)
 
 
 class LabelTaxonomy(BaseEstimator):
@@ -224,11 +233,11 @@ class LabelTaxonomy(BaseEstimator):
             ``self``.
         """
         rules = self._validate()
-        s = _as_labels(labels, "LabelTaxonomy.fit")
-        if s.empty:
+        codes, uniques = _label_codes(labels, "LabelTaxonomy.fit")
+        if not len(codes):
             raise SchemaError("LabelTaxonomy.fit got no labels; fit it on the training split.")
-        counts = s.value_counts(sort=False)
-        self.counts_ = {str(k): int(v) for k, v in sorted(counts.items())}
+        counts = np.bincount(codes, minlength=len(uniques))
+        self.counts_ = {str(k): int(v) for k, v in sorted(zip(uniques, counts, strict=True))}
         mapping: dict[str, str] = {}
         for label, n in self.counts_.items():
             if self._is_benign(label):
@@ -262,15 +271,15 @@ class LabelTaxonomy(BaseEstimator):
         """
         self._check_fitted()
         rules = self._validated_rules()
-        s = _as_labels(labels, "LabelTaxonomy.transform")
-        mapping = dict(self.mapping_)
-        for label in pd.unique(s):
-            if label not in mapping:
-                mapping[label] = (
-                    self.benign if self._is_benign(label)
-                    else self._rule_group(label, rules) or self.other
-                )  # fmt: skip
-        out = _map(s, mapping, self.other)
+        codes, uniques = _label_codes(labels, "LabelTaxonomy.transform")
+        mapping = self.mapping_
+        groups = [
+            mapping[label] if label in mapping
+            else self.benign if self._is_benign(label)
+            else self._rule_group(label, rules) or self.other
+            for label in uniques
+        ]  # fmt: skip
+        out = _take(groups, codes)
         if isinstance(labels, pd.Series):
             return pd.Series(out, index=labels.index, name=labels.name, dtype=object)
         return out
@@ -371,8 +380,8 @@ class LabelEncoding:
     @classmethod
     def from_labels(cls, labels: Iterable[object], *, benign: str = "BENIGN") -> LabelEncoding:
         """Encoding of the distinct labels: ``benign`` = 0, then sorted."""
-        s = _as_labels(labels, "LabelEncoding.from_labels")
-        return cls(tuple(cls.order(pd.unique(s), benign=benign)))
+        _, uniques = _label_codes(labels, "LabelEncoding.from_labels")
+        return cls(tuple(cls.order(uniques, benign=benign)))
 
     @property
     def mapping(self) -> dict[str, int]:
@@ -381,14 +390,15 @@ class LabelEncoding:
 
     def encode(self, labels: Iterable[object]) -> np.ndarray:
         """Codes (int64) of the labels; a label outside ``classes`` is a SchemaError."""
-        s = _as_labels(labels, "LabelEncoding.encode")
-        unknown = sorted(set(pd.unique(s)) - set(self.classes))
+        codes, uniques = _label_codes(labels, "LabelEncoding.encode")
+        unknown = sorted(set(uniques) - set(self.classes))
         if unknown:
             raise SchemaError(
                 f"LabelEncoding.encode got labels outside its classes: {unknown[:5]!r}; "
                 f"known: {list(self.classes)!r}; group them first (LabelTaxonomy.transform)."
             )
-        return _map(s, self.mapping, -1).astype(np.int64)
+        mapping = self.mapping
+        return _take([mapping[u] for u in uniques], codes, np.int64)
 
     def decode(self, codes: Iterable[int]) -> np.ndarray:
         """Class names of integer codes."""

@@ -9,6 +9,7 @@ unpickling anything.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,7 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
             ConstantFilter,
             CorrelationFilter,
             NearConstantFilter,
+            _Columns,
         )
 
         self._check_params()
@@ -104,31 +106,31 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         cols = list(X.columns)
-        self.constant_ = []
+        # Every column is validated (numeric, no Infinity) and taken out of the frame once,
+        # as a view; the filters then share those arrays instead of each copying X[cols].
+        data = _Columns.from_frame(X, type(self).__name__)
+        keep = np.ones(len(cols), dtype=bool)
         if self.constant:
-            cf = ConstantFilter().fit(X)
-            self.constant_ = [c for c in cols if c not in set(cf.get_feature_names_out())]
-            cols = [c for c in cols if c not in set(self.constant_)]
-        near = NearConstantFilter(threshold=self.near_constant_threshold).fit(X[cols])
-        self.near_constant_ = near.near_constant_
+            keep = ConstantFilter()._fit_columns(data).support_.copy()
+        self.constant_ = [c for c, k in zip(cols, keep, strict=True) if not k]
+        near = NearConstantFilter(threshold=self.near_constant_threshold)
+        self.near_constant_ = near._fit_columns(data.subset(keep)).near_constant_
         self.correlation_ = None
-        if self.corr_threshold is not None and len(cols) > 1:
+        if self.corr_threshold is not None and keep.sum() > 1:
             self.correlation_ = CorrelationFilter(
                 threshold=float(self.corr_threshold), seed=self.seed
-            ).fit(X[cols], y)
-            kept = set(self.correlation_.get_feature_names_out())
-            cols = [c for c in cols if c in kept]
-        self.features_ = cols
+            )._fit_columns(data.subset(keep), y)
+            keep[np.flatnonzero(keep)[~self.correlation_.support_]] = False
+        self.features_ = [c for c, k in zip(cols, keep, strict=True) if k]
+        kept = data.subset(keep)
         if self.scaler == "robust":
             # column by column: each column is one contiguous array, and there is no
             # float64 copy of the whole table (sklearn's RobustScaler needs one)
-            self.scale_a_, self.scale_b_ = _robust_affine([X[c].to_numpy() for c in cols])
-            arr = None
+            self.scale_a_, self.scale_b_ = _robust_affine(kept.arrays, kept.has_nan)
         else:
-            arr = X[cols].to_numpy(np.float64)
+            arr = X[self.features_].to_numpy(np.float64)
             self.scale_a_, self.scale_b_ = _affine(self.scaler, arr)
-        self.bounds_lo_, self.bounds_hi_ = _finite_bounds_columns([X[c].to_numpy()
-                                                                   for c in cols])
+        self.bounds_lo_, self.bounds_hi_ = _finite_bounds_columns(kept.arrays)
         return self
 
     def _check_fitted(self) -> None:
@@ -149,12 +151,18 @@ class FlowPreprocessor(TransformerMixin, BaseEstimator):
         # column by column into a column-major float32 block that pandas adopts as is:
         # no float64 copy of the whole table, no transposing copy
         out = np.empty((len(X), len(self.features_)), np.float32, order="F")
+        v = np.empty(len(X))  # the float64 arithmetic, one buffer for every column
         for j, c in enumerate(self.features_):
-            v = X[c].to_numpy(np.float64, copy=True)
-            if not np.isfinite(v).all():  # cheap check; training data never gets here
+            col = X[c].to_numpy()
+            if col.dtype.kind not in "fiu":
+                col = X[c].to_numpy(np.float64)
+            if np.isfinite(col).all():  # the multiply reads the column as float64 itself
+                np.multiply(col, self.scale_a_[j], out=v)
+            else:  # Infinity: training data never gets here
+                v[:] = col
                 np.copyto(v, self.bounds_hi_[j], where=np.isposinf(v))
                 np.copyto(v, self.bounds_lo_[j], where=np.isneginf(v))
-            v *= self.scale_a_[j]
+                v *= self.scale_a_[j]
             v += self.scale_b_[j]
             out[:, j] = v
         return pd.DataFrame(out, columns=self.features_, index=X.index, copy=False)
@@ -226,23 +234,62 @@ def _finite_bounds_columns(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarr
     return lo, hi
 
 
-def _robust_affine(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _robust_affine(
+    cols: list[np.ndarray], has_nan: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``a, b`` of scikit-learn's ``RobustScaler`` (median, IQR; NaN ignored; a column
-    with zero spread left unscaled), computed column by column."""
+    with zero spread left unscaled), computed column by column.
+
+    ``has_nan`` (per column; checked here when not given) spares a pass over the columns
+    known to have no NaN.
+    """
     a, b = np.ones(len(cols)), np.zeros(len(cols))
     for j, col in enumerate(cols):
-        col = np.asarray(col, dtype=np.float64)
-        nan = np.isnan(col)
-        if nan.any():
-            col = col[~nan]
+        if col.dtype.kind != "f":
+            col = col.astype(np.float64)
+        if has_nan is None or has_nan[j]:
+            nan = np.isnan(col)
+            if nan.any():
+                col = col[~nan]
         if col.size == 0:
             continue  # a column without a value is left as it is
-        # one selection for all three (the median equals np.median's to the last bit or so)
-        q25, q50, q75 = np.percentile(col, [25.0, 50.0, 75.0])
+        q25, median, q75 = _robust_stats(col)
         scale = q75 - q25
         scale = 1.0 if scale < 10 * np.finfo(np.float64).eps else scale
-        a[j], b[j] = 1.0 / scale, -float(q50) / scale
+        a[j], b[j] = 1.0 / scale, -median / scale
     return a, b
+
+
+def _robust_stats(col: np.ndarray) -> tuple[float, float, float]:
+    """25th percentile, median and 75th percentile of a NaN-free float column, in float64.
+
+    Bit for bit what ``RobustScaler`` computes on the column as float64
+    (``np.nanpercentile``'s linear interpolation, ``np.nanmedian``'s mean of the middle
+    pair), but from one sort of the column as it is: converting float32 to float64 keeps
+    every value and their order, so the order statistics are the same and a float32 column
+    needs no float64 copy. numpy's sort is vectorised and copes with ties, while its
+    partition with several ``kth`` is neither: on 124k float32 flows the sort takes
+    0.3-1.3 ms a column, ``np.percentile`` on the float64 copy 1-3 ms.
+    """
+    n = col.size
+    ranks, lerps = [], []
+    for q in (0.25, 0.75):  # numpy's "linear" method, with its own float64 arithmetic
+        virtual = (n - 1) * q
+        lo = min(math.floor(virtual), n - 1)
+        hi = lo if virtual >= n - 1 else lo + 1
+        ranks += [lo, hi]
+        lerps.append(virtual - lo)
+    mid = [n // 2 - 1, n // 2] if n % 2 == 0 else [n // 2]
+    part = np.sort(col)
+    v = part[ranks].astype(np.float64)
+
+    def lerp(x: np.float64, y: np.float64, t: float) -> float:
+        # numpy's _lerp: the formula anchored at the nearer end
+        return float(y - (y - x) * (1 - t) if t >= 0.5 else x + (y - x) * t)
+
+    middle = part[mid].astype(np.float64)
+    median = float(middle[0]) if len(mid) == 1 else float((middle[0] + middle[1]) / 2)
+    return lerp(v[0], v[1], lerps[0]), median, lerp(v[2], v[3], lerps[1])
 
 
 def _affine(kind: str, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

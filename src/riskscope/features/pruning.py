@@ -53,11 +53,44 @@ def _is_int(v: Any) -> bool:
 class _Columns:
     """The fit data as one 1-D float array per column (views of the input where possible)."""
 
-    def __init__(self, arrays: list[np.ndarray], names: np.ndarray, n_rows: int) -> None:
+    def __init__(
+        self,
+        arrays: list[np.ndarray],
+        names: np.ndarray,
+        n_rows: int,
+        has_nan: np.ndarray | None = None,
+        *,
+        named: bool = False,
+    ) -> None:
         self.arrays = arrays
         self.names = names
         self.n_rows = n_rows
-        self.has_nan = np.array([bool(np.isnan(a).any()) for a in arrays], dtype=bool)
+        if has_nan is None:
+            has_nan = np.array([bool(np.isnan(a).any()) for a in arrays], dtype=bool)
+        self.has_nan = has_nan
+        self.named = named  # names are a frame's string columns (sklearn's feature_names_in_)
+
+    @classmethod
+    def from_frame(cls, X: pd.DataFrame, owner: str) -> _Columns:
+        """Validate a frame's columns once (numeric, no Infinity) and note their NaN."""
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise SchemaError(
+                f"{owner} got a frame of shape {X.shape}; it needs at least one row "
+                "and one feature column."
+            )
+        arrays, has_nan = [], np.zeros(X.shape[1], dtype=bool)
+        for j in range(X.shape[1]):
+            arr, has_nan[j] = _numeric_column(X.iloc[:, j], str(X.columns[j]), owner)
+            arrays.append(arr)
+        named = all(isinstance(c, str) for c in X.columns)
+        names = np.asarray([str(c) for c in X.columns], dtype=object)
+        return cls(arrays, names, X.shape[0], has_nan, named=named)
+
+    def subset(self, keep: np.ndarray) -> _Columns:
+        """The columns where the boolean mask ``keep`` holds (no data copied)."""
+        idx = np.flatnonzero(keep)
+        return _Columns([self.arrays[j] for j in idx], self.names[idx], self.n_rows,
+                        self.has_nan[idx], named=self.named)
 
 
 class _ColumnFilter(SelectorMixin, BaseEstimator):
@@ -87,6 +120,24 @@ class _ColumnFilter(SelectorMixin, BaseEstimator):
         """
         self._check_params()
         data = self._validate_fit_input(X)
+        self._fit(data, y)
+        self.dropped_ = [str(n) for n in data.names[~self.support_]]
+        return self
+
+    def _fit_columns(self, data: _Columns, y: Any = None) -> _ColumnFilter:
+        """:meth:`fit` on columns already validated by :meth:`_Columns.from_frame`.
+
+        :class:`~riskscope.features.preprocess.FlowPreprocessor` runs three filters on one
+        training frame; validating and extracting its columns once, and handing each
+        filter the surviving ones, saves two copies of the frame (``X[cols]``) and two
+        validation passes. The fitted state is the same as ``fit`` on that frame.
+        """
+        self._check_params()
+        self.n_features_in_ = len(data.arrays)
+        if data.named:
+            self.feature_names_in_ = data.names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self._fit(data, y)
         self.dropped_ = [str(n) for n in data.names[~self.support_]]
         return self
@@ -136,23 +187,14 @@ class _ColumnFilter(SelectorMixin, BaseEstimator):
         owner = type(self).__name__
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=True, skip_check_array=True)
-            if X.shape[0] == 0 or X.shape[1] == 0:
-                raise SchemaError(
-                    f"{owner} got a frame of shape {X.shape}; it needs at least one row "
-                    "and one feature column."
-                )
-            arrays = [
-                _numeric_column(X.iloc[:, j], str(X.columns[j]), owner) for j in range(X.shape[1])
-            ]
-            n_rows = X.shape[0]
-        else:
-            X = validate_data(self, X, reset=True, dtype="numeric", ensure_all_finite="allow-nan")
-            if X.dtype.kind != "f":
-                X = X.astype(np.float64)
-            arrays = [X[:, j] for j in range(X.shape[1])]
-            n_rows = X.shape[0]
-        names = _check_feature_names_in(self, None)
-        return _Columns(arrays, names, n_rows)
+            data = _Columns.from_frame(X, owner)
+            data.names = _check_feature_names_in(self, None)
+            return data
+        X = validate_data(self, X, reset=True, dtype="numeric", ensure_all_finite="allow-nan")
+        if X.dtype.kind != "f":
+            X = X.astype(np.float64)
+        arrays = [X[:, j] for j in range(X.shape[1])]
+        return _Columns(arrays, _check_feature_names_in(self, None), X.shape[0])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -161,7 +203,8 @@ class _ColumnFilter(SelectorMixin, BaseEstimator):
         return tags
 
 
-def _numeric_column(s: pd.Series, name: str, owner: str) -> np.ndarray:
+def _numeric_column(s: pd.Series, name: str, owner: str) -> tuple[np.ndarray, bool]:
+    """The column as a float array, and whether it holds NaN; Infinity is a SchemaError."""
     dtype = s.dtype
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         arr = s.to_numpy()
@@ -172,13 +215,15 @@ def _numeric_column(s: pd.Series, name: str, owner: str) -> np.ndarray:
             f"Feature column {name!r} has dtype {dtype}, not numeric; {owner} needs numeric "
             "features: drop the column or encode it first."
         )
+    if np.isfinite(arr).all():  # one pass for the usual case; NaN and Inf told apart below
+        return arr, False
     n_inf = int(np.isinf(arr).sum())
     if n_inf:
         raise SchemaError(
             f"Feature column {name!r} has {n_inf} infinite values; {owner} needs finite "
             "values: read the flows with inf_policy='nan' or 'drop' first."
         )
-    return arr
+    return arr, True
 
 
 class ConstantFilter(_ColumnFilter):
@@ -243,8 +288,8 @@ class NearConstantFilter(_ColumnFilter):
     values instead; the ``n_unique`` column of the table gives that count too.
 
     ``threshold`` must exceed 0.5: a value covering more than half of the rows is the
-    median, which is found in linear time with a partition, so the filter costs two passes
-    per column instead of a sort or a hash table.
+    median, and one covering ``threshold`` of them is the median of a small strided sample,
+    so the filter costs about one pass per column instead of a sort or a hash table.
 
     Parameters
     ----------
@@ -293,9 +338,10 @@ class NearConstantFilter(_ColumnFilter):
     def _fit(self, data: _Columns, y: Any) -> None:
         n = data.n_rows
         rows = []
+        need = _min_count(self.threshold, n)
         for j, (arr, has_nan) in enumerate(zip(data.arrays, data.has_nan, strict=True)):
-            top, count = _majority_value(arr, has_nan)
-            if count / n >= self.threshold:
+            top, count = _dominant_value(arr, has_nan, need)
+            if count >= need:  # i.e. count / n >= threshold
                 # The other values are at most 1 - threshold of the rows: cheap to count.
                 others = arr[~np.isnan(arr)] if np.isnan(top) else arr[arr != top]
                 others_nan = np.isnan(others)
@@ -311,19 +357,42 @@ class NearConstantFilter(_ColumnFilter):
         self.near_constant_["dropped"] = bool(self.drop)
 
 
-def _majority_value(arr: np.ndarray, has_nan: bool) -> tuple[float, int]:
-    """The value covering more than half of ``arr`` (NaN included) and its count.
+def _min_count(threshold: float, n: int) -> int:
+    """The smallest count ``k`` with ``k / n >= threshold`` (as the float test reads it)."""
+    k = min(max(math.ceil(threshold * n), 0), n + 1)
+    while k > 0 and (k - 1) / n >= threshold:
+        k -= 1
+    while k <= n and k / n < threshold:
+        k += 1
+    return k
 
-    When no value has a majority the returned count is at most half the length, which is
-    all the caller needs to know (its threshold exceeds one half).
+
+def _dominant_value(arr: np.ndarray, has_nan: bool, need: int) -> tuple[float, int]:
+    """The value that ``need`` or more rows of ``arr`` hold (NaN counts), and its count.
+
+    ``need`` must exceed half the length, so at most one value qualifies. When none does,
+    some value is returned with a count below ``need``: all the caller needs to know.
+
+    A qualifying value is then the majority of any ``2 * (n - need) + 1`` distinct rows
+    (the other values fill at most ``n - need`` of them), so the median of an evenly
+    strided sample of that size is the only candidate; one exact count over the column
+    settles it. At the default 0.999 that is a sample of ~0.2 % of the rows instead of a
+    partition of the whole column (~15x faster over 73 columns of 124k flows). A loose
+    threshold needs a large sample: the median of the whole column is taken instead.
     """
-    n_nan = int(np.isnan(arr).sum()) if has_nan else 0
-    if 2 * n_nan > arr.size:
+    n = arr.size
+    n_nan = int(np.count_nonzero(np.isnan(arr))) if has_nan else 0
+    if n_nan >= need:
         return math.nan, n_nan
-    finite = arr[~np.isnan(arr)] if n_nan else arr
-    # A value with a majority occupies the middle position of the sorted column.
-    mid = finite.size // 2
-    candidate = float(np.partition(finite, mid)[mid])
+    sample_size = 2 * (n - need) + 1
+    sample = arr[:: n // sample_size] if 4 * sample_size <= n else arr
+    if has_nan:
+        sample = sample[~np.isnan(sample)]
+    if sample.size == 0:  # only NaN sampled, and NaN is not dominant: nothing is
+        return math.nan, n_nan
+    # A value held by more than half of the sample sits in its middle once sorted.
+    mid = sample.size // 2
+    candidate = float(np.partition(sample, mid)[mid])
     return candidate, int(np.count_nonzero(arr == candidate))
 
 
@@ -651,10 +720,16 @@ def _binned_mutual_info(arr: np.ndarray, codes: np.ndarray, n_classes: int, n_bi
     ordered = np.sort(finite)
     edges = np.unique(ordered[np.arange(1, n_bins) * ordered.size // n_bins])
     # Bin index = number of edges <= value. A comparison per edge is ~3x faster than
-    # np.searchsorted's binary search on millions of rows (measured, 2M float32).
-    bins = np.zeros(arr.shape, dtype=np.int16)
+    # np.searchsorted's binary search on millions of rows (measured, 2M float32), and
+    # adding each comparison's bytes into uint8 counts (no bool -> int16 cast per edge)
+    # is ~2.5x faster again (124k float32 rows, 20 edges: 0.3 ms).
+    small = len(edges) + 1 <= np.iinfo(np.uint8).max
+    bins = np.zeros(arr.shape, dtype=np.uint8 if small else np.int16)
+    hit = np.empty(arr.shape, dtype=bool)
+    step = hit.view(np.uint8) if small else hit
     for edge in edges:
-        bins += arr >= edge
+        np.greater_equal(arr, edge, out=hit)
+        bins += step
     bins[nan] = len(edges) + 1
     joint = np.bincount(
         bins.astype(np.intp) * n_classes + codes, minlength=(len(edges) + 2) * n_classes

@@ -203,10 +203,47 @@ def _split_once(
             f"{_names([classes[c] for c in pooled])}."
         )
     try:
-        return train_test_split(pool, test_size=test_size, stratify=strata, random_state=seed)
+        return _stratified_shuffle(pool, strata, test_size, seed)
     except ValueError as exc:  # too few rows for as many strata as classes
         warnings.append(f"{stage}: could not stratify ({exc}); split at random instead.")
         return train_test_split(pool, test_size=test_size, random_state=seed)
+
+
+def _stratified_shuffle(
+    pool: np.ndarray, strata: np.ndarray, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``train_test_split(pool, test_size=, stratify=strata, random_state=seed)``, faster.
+
+    scikit-learn's ``StratifiedShuffleSplit`` step by step -- the same draws from the same
+    generator in the same order, so the same split (the tests compare the two) -- but
+    with arrays where it collects every row into Python lists: 10 ms instead of 60 ms
+    for 177k flows. ``strata`` are small non-negative integer codes. Inputs that
+    scikit-learn rejects go to it, for its own ValueError.
+    """
+    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection._split import _validate_shuffle_split
+    from sklearn.utils import check_random_state
+    from sklearn.utils.extmath import _approximate_mode
+
+    n_train, n_test = _validate_shuffle_split(len(pool), test_size, None, default_test_size=0.25)
+    counts = np.bincount(strata)
+    classes = np.flatnonzero(counts)  # np.unique's sorted classes
+    class_counts = counts[classes]
+    if class_counts.min() < 2 or min(n_train, n_test) < len(classes):
+        return train_test_split(pool, test_size=test_size, stratify=strata, random_state=seed)
+    rank = np.zeros(len(counts), dtype=np.int16 if len(classes) < 2**15 else np.intp)
+    rank[classes] = np.arange(len(classes))
+    # rows grouped by class in row order (a stable sort; radix on int16 codes)
+    class_indices = np.split(np.argsort(rank[strata], kind="stable"), np.cumsum(class_counts)[:-1])
+    rng = check_random_state(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(classes)):
+        rows = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.append(rows[: n_i[i]])
+        test.append(rows[n_i[i] : n_i[i] + t_i[i]])
+    return pool[rng.permutation(np.concatenate(train))], pool[rng.permutation(np.concatenate(test))]
 
 
 def stratified_split(

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from riskscope.io.flows import IngestReport
 
 _F32_MAX = float(np.finfo(np.float32).max)
+# Rows moved per step when compacting the arena (see _Ingest._compact).
+_MOVE_ROWS = 1 << 16
 
 
 class _Ingest:
@@ -51,6 +53,13 @@ class _Ingest:
         # The arena can be compacted in place when every file lives in it, in order.
         starts = [p.start for p in parts]
         self.starts = starts if None not in starts and starts == sorted(starts) else None
+        if arena is not None and self.starts == list(self.offsets[:-1]) and len(parts) > 1:
+            # The files lie back to back from the arena's first row (the usual case): treat
+            # them as one block, so that every step below handles a column in one piece
+            # instead of a piece per file (CICIDS2017's 8 files x 76 columns: ~1,800 fewer
+            # numpy calls in dedup and compaction).
+            n = int(self.offsets[-1])
+            self.blocks, self.offsets, self.starts = [arena.data[:n]], np.array([0, n]), [0]
 
     def _columns(self, col: str) -> list[tuple[int, np.ndarray]]:
         """(offset, view) of one feature column in every block."""
@@ -275,7 +284,8 @@ class _Ingest:
         """Move the kept rows of every file to the front of the arena; return that part.
 
         Files lie in the arena in order, so a kept row never moves backwards past rows
-        still to be read.
+        still to be read. Rows move in chunks of ``_MOVE_ROWS``, so the temporaries (row
+        numbers and values of one chunk) stay small however many rows there are.
         """
         assert self.starts is not None
         for j in range(len(self.features)):
@@ -284,10 +294,13 @@ class _Ingest:
                 if rows is None:
                     col[at : at + len(block)] = col[start : start + len(block)]
                     at += len(block)
-                else:
-                    col[at : at + len(rows)] = col[start + rows]
-                    at += len(rows)
+                    continue
+                for lo in range(0, len(rows), _MOVE_ROWS):
+                    chunk = rows[lo : lo + _MOVE_ROWS]
+                    col[at : at + len(chunk)] = col[start + chunk if start else chunk]
+                    at += len(chunk)
         self.blocks = []
+        arena.release(at)  # the rows behind the kept ones are dead; the frame keeps [:at]
         return arena.data[:at]
 
 

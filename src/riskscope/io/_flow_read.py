@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import mmap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +52,42 @@ class _Arena:
     Writing every file into one array lets the output frame be that array, compacted in
     place, instead of a copy: on a 2.8M-row ingest that saves ~0.8 GB of fresh memory,
     whose first touch alone costs seconds on a virtual machine.
+
+    The array lives in an anonymous memory map where the platform allows it, so that
+    :meth:`release` can hand the rows left behind by compaction back to the system: the
+    frame is a view of the arena and keeps all of it alive (on CICIDS2017's 2.8M rows the
+    dropped duplicates alone hold ~90 MB).
     """
 
     def __init__(self, features: list[str], capacity: int):
         self.features = features
-        self.data = np.empty((capacity, len(features)), dtype=np.float32, order="F")
+        shape = (capacity, len(features))
+        nbytes = capacity * len(features) * np.dtype(np.float32).itemsize
+        self._map = None
+        if nbytes and hasattr(mmap, "MADV_DONTNEED") and hasattr(mmap, "MAP_ANONYMOUS"):
+            # private: released pages are freed (a shared map would only unmap them)
+            self._map = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            if hasattr(mmap, "MADV_HUGEPAGE"):  # as numpy asks for its own large arrays
+                self._map.madvise(mmap.MADV_HUGEPAGE)
+            self.data = np.frombuffer(self._map, dtype=np.float32).reshape(shape, order="F")
+        else:
+            self.data = np.empty(shape, dtype=np.float32, order="F")
         self.top = 0
+
+    def release(self, rows: int) -> None:
+        """Return the memory of every column's rows from ``rows`` on to the system.
+
+        Only whole pages inside those rows are released (they read as zeros afterwards);
+        the first ``rows`` rows of every column are untouched.
+        """
+        if self._map is None:
+            return
+        capacity, page, size = len(self.data), mmap.PAGESIZE, self.data.itemsize
+        for j in range(self.data.shape[1]):
+            start, end = (j * capacity + rows) * size, (j + 1) * capacity * size
+            lo, hi = -(-start // page) * page, end // page * page  # whole pages within
+            if hi > lo:
+                self._map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
     def reserve(self, features: list[str], rows: int) -> int | None:
         """Start of ``rows`` free rows for a file with these features, or None."""
