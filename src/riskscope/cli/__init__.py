@@ -17,6 +17,7 @@ from riskscope.cli import credit as _credit  # noqa: F401  (registers `credit ru
 from riskscope.cli import datasets as _datasets
 from riskscope.cli import groups as _groups
 from riskscope.cli import ids as _ids  # noqa: F401  (registers `ids run` / `ids score`)
+from riskscope.cli import review as _review
 from riskscope.cli import runs as _runs
 from riskscope.cli._common import AppState, RichStageProgress, command, out, set_state, state
 
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(_datasets.app, name="datasets")
 app.add_typer(_runs.app, name="runs")
+app.add_typer(_review.app, name="review")
 for _name, _group in _groups.GROUPS.items():
     app.add_typer(_group, name=_name)
 

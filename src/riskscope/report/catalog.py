@@ -98,6 +98,19 @@ class Catalog:
         self.path = self.runs_dir / CATALOG_NAME
 
     @contextmanager
+    def connect(self, *, read_only: bool = False,
+                schema: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the catalog file, for tables kept beside the run index.
+
+        ``schema`` (``CREATE TABLE IF NOT EXISTS ...`` statements) is applied first on a
+        writable connection; the run tables always are. Waits briefly for a writer's lock.
+        """
+        with self._connect(read_only=read_only) as con:
+            if schema and not read_only:
+                con.execute(schema)
+            yield con
+
+    @contextmanager
     def _connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         # DuckDB allows one writing process; retry briefly when another run holds the lock.
         last: Exception | None = None
