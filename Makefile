@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Extras the test suite and the demo need (ids: ml, nn; credit: credit; apt: graph); later
 # capabilities add theirs here.
-EXTRAS ?= dev,ml,nn,graph,credit
+EXTRAS ?= dev,ml,nn,graph,credit,explain
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 PYTEST_ARGS ?=
 
