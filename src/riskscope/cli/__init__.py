@@ -15,6 +15,7 @@ from riskscope import __version__
 from riskscope.cli import apt as _apt  # noqa: F401  (registers `apt train` / `apt detect`)
 from riskscope.cli import credit as _credit  # noqa: F401  (registers `credit run`)
 from riskscope.cli import datasets as _datasets
+from riskscope.cli import fairness as _fairness
 from riskscope.cli import groups as _groups
 from riskscope.cli import ids as _ids  # noqa: F401  (registers `ids run` / `ids score`)
 from riskscope.cli import review as _review
@@ -37,6 +38,7 @@ app.add_typer(_runs.app, name="runs")
 app.add_typer(_review.app, name="review")
 for _name, _group in _groups.GROUPS.items():
     app.add_typer(_group, name=_name)
+app.command("fairness")(_fairness.fairness)
 
 
 def _version(value: bool) -> None:

@@ -462,6 +462,13 @@ def _final(s: dict[str, Any]) -> None:
         pdo=cfg.pdo, base_score=cfg.base_score, base_odds=cfg.base_odds)
     y, p, source = _cutoff_predictions(s, card)
     cutoff = choose_cutoff(y, p, bad_cost=cfg.bad_cost)
+    # The same out-of-fold predictions, per row and repeat: decisions no model made on rows
+    # it saw, for the fairness audit (`riskscope fairness`) and anyone checking the cut-off.
+    n = len(d.y)
+    run.write_table("oof_predictions", pd.DataFrame({
+        "repeat": np.repeat(np.arange(len(p) // n), n), "row": np.tile(np.arange(1, n + 1),
+                                                                       len(p) // n),
+        "y": y, "p_bad": p}))
     card.fit(d.X, d.y)
     meta = {"run_id": run.run_id, "data": str(cfg.data), "target": d.target, "bad": d.bad,
             "rows": int(len(d.y)), "bad_rate": float(d.y.mean()), "cutoff_source": source}
