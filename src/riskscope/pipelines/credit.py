@@ -27,7 +27,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from riskscope.config import Settings, seed_everything
-from riskscope.exceptions import ParameterError
+from riskscope.exceptions import ParameterError, SchemaError
 from riskscope.models.credit import (
     one_hot,
     soft_vote,
@@ -475,6 +475,17 @@ def _final(s: dict[str, Any]) -> None:
     model = CreditModel.build(card, cutoff, d.X, categorical=d.categorical, meta=meta)
     s["final"] = model
     run.write_json("model/model.json", model.to_dict())
+    # Reason-code references (Regulation B: all applicants; those just above the cut-off),
+    # so one later applicant is explained against this population without the data.
+    from riskscope.explain.reasons import ReasonCoder
+
+    coders = {}
+    for method in ("reg_b_cutoff", "reg_b_mean"):
+        try:
+            coders[method] = ReasonCoder(model=model, method=method).fit(d.X).to_dict()
+        except SchemaError as exc:  # e.g. nobody approved: no band above the cut-off
+            run.extra.setdefault("notes", []).append(f"no {method} reason codes: {exc}")
+    run.write_json("model/reasons.json", coders)
     run.write_table("scorecard_points", card.points_table_)
     run.log_metrics(cutoff=cutoff.threshold, cutoff_score=model.score_cutoff,
                     cutoff_expected_cost=cutoff.expected_cost, bad_cost=cfg.bad_cost)
