@@ -16,7 +16,8 @@ from riskscope.pipelines.ids_score import load_ids_model
 
 
 @pytest.fixture(scope="module")
-def ids_model(tmp_path_factory: pytest.TempPathFactory):
+def ids_run(tmp_path_factory: pytest.TempPathFactory):
+    """A finished `ids run` (LightGBM) on 1,000 real flows, and the flows file."""
     df = load_cicids2017_excerpt()
     df = df[df["Label"].isin(["BENIGN", "DoS Hulk", "Portscan", "DDoS"])]
     df = pd.concat([g.sample(min(len(g), 250), random_state=0) for _, g in df.groupby("Label")])
@@ -25,7 +26,12 @@ def ids_model(tmp_path_factory: pytest.TempPathFactory):
     df.reset_index(drop=True).to_parquet(path)
     cfg = IdsConfig(data=str(path), balance=("none",), detectors=("lightgbm",),
                     benign_only="none", held_out_families=False)
-    run = run_ids(cfg, Settings(runs_dir=d / "runs", seed=3))
+    return run_ids(cfg, Settings(runs_dir=d / "runs", seed=3)), path
+
+
+@pytest.fixture(scope="module")
+def ids_model(ids_run):
+    run, path = ids_run
     flows = read_flows(path, inf_policy="keep", nan_policy="zero", dedup=False).frame
     return load_ids_model(run), flows
 
@@ -77,3 +83,51 @@ def test_apt_alert_facts_carry_thresholds_and_pseudonymised_names():
     assert t["node_name"].value == "tok-13" and "10.0.0.5" not in t.to_json().decode()
     assert t["confidence"].value > t["threshold"].value
     assert t["n1"].value == "tok-11"
+
+
+def test_every_ids_narrative_is_grounded(ids_model):
+    from test_grounding import assert_grounded
+
+    from riskscope.explain.checker import check
+    from riskscope.explain.narrate import TemplateNarrator
+
+    model, flows = ids_model
+    names = set(model.preprocessor.features_)
+    narrator = TemplateNarrator()
+    rows = np.random.default_rng(0).choice(len(flows), 300, replace=False)
+    decisions = set()
+    for i in rows:
+        facts = ids_flow_facts(model, flows.iloc[[i]], subject=f"flow {i}",
+                               pseudonymize=lambda s: "ip-0")
+        n = narrator.narrate(facts)
+        assert_grounded(n, facts, names)
+        assert check(n.text, facts, vocabulary=sorted(names)).ok, n.text
+        decisions.add(facts.decision.value)
+    assert decisions == {"attack", "benign"}
+
+
+def test_explain_flow_cli_writes_pseudonymised_checked_reports(ids_run, tmp_path):
+    import orjson
+    from typer.testing import CliRunner
+
+    from riskscope.cli import app
+
+    run, path = ids_run
+    runs = tmp_path / "runs"
+    res = CliRunner().invoke(app, ["--runs-dir", str(runs), "explain", "flow", "--model",
+                                   str(run), "--data", str(path), "--alerts", "2"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count(": attack (text from template)") == 2
+    out = next(p for p in runs.iterdir() if p.name.endswith("-explain"))
+    raw = pd.read_parquet(path)
+    for rep in (out / "reports").glob("*.json"):
+        rec = orjson.loads(rep.read_bytes())
+        text = rep.read_text() + (rep.with_suffix(".html")).read_text()
+        for col in ("Src IP", "Dst IP"):
+            if col in raw.columns:  # no address of the explained flow appears
+                row = int(rec["source"]["row"]) - 1
+                assert str(raw.iloc[row][col]) not in text
+    assert (runs / ".pseudonym.key").stat().st_mode & 0o077 == 0  # owner-only key
+    res = CliRunner().invoke(app, ["--runs-dir", str(runs), "explain", "flow", "--model",
+                                   str(run), "--data", str(path), "--row", "99999"])
+    assert res.exit_code == 1 and "Flow row 99999 not found" in res.output

@@ -282,3 +282,18 @@ def test_planted_errors_are_all_caught(kind, plant):
         if kind not in Checker(vocabulary=VOCAB[t.domain]).check(bad, t).kinds:
             missed.append(bad)
     assert missed == []
+
+
+def test_a_feature_name_inside_a_feature_value_is_not_a_mention():
+    # credit_history's value contains "existing credits", the name of another feature
+    facts = FactTable("credit", "applicant 53", [
+        Fact("decision", "decision", "decision", "approve"),
+        Fact("c1", "contribution", "credit_history", 0.098, direction="up",
+             feature_value="existing credits paid back duly till now")])
+    text = ("Decision: the application is approved. credit_history = existing credits paid "
+            "back duly till now raises the risk (+0.098).")
+    assert Checker(vocabulary=["credit_history", "existing_credits"]).check(text, facts).ok
+    # but the same name on its own is still an invented feature
+    bad = text + " existing credits raises the risk."
+    result = Checker(vocabulary=["credit_history", "existing_credits"]).check(bad, facts)
+    assert "feature" in result.kinds

@@ -198,22 +198,6 @@ def test_unsafe_reason_text_falls_back_to_its_feature_name():
     assert CHECKERS["credit"].check(n, t).ok
 
 
-def test_template_report_is_fast():
-    import time
-
-    rng = random.Random(8)
-    tables = [random_facts(rng) for _ in range(300)]
-    narrator = TemplateNarrator()
-    times = []
-    for t in tables:
-        start = time.perf_counter()
-        narrator.narrate(t)
-        times.append(time.perf_counter() - start)
-    times.sort()
-    # Target p95 < 50 ms per record; the loose bound keeps a loaded CI machine green.
-    assert times[int(0.95 * len(times))] < 0.05
-
-
 def test_class_names_agreeing_with_the_decision_are_shown_others_withheld():
     attack = FactTable("ids", "flow 9", [
         Fact("d", "decision", "decision", "Web Attack - XSS"),
@@ -223,3 +207,18 @@ def test_class_names_agreeing_with_the_decision_are_shown_others_withheld():
     assert n.text == ("Decision: the flow is classified as attack (Web Attack - XSS). "
                       "Predicted class: Web Attack - XSS. Note: (withheld).")
     assert CHECKERS["ids"].check(n, attack).ok
+
+
+def test_a_level_next_to_its_threshold_never_reads_as_equal():
+    from riskscope.explain.checker import check
+
+    facts = FactTable("credit", "applicant 2", [
+        Fact("decision", "decision", "decision", "deny"),
+        Fact("p_bad", "probability", "P(bad)", 0.5412, unit="probability"),
+        Fact("cutoff", "threshold", "cut-off", 0.5379, unit="probability"),
+        Fact("score", "score", "score", 483.12, unit="points"),
+        Fact("cutoff_score", "threshold", "score cut-off", 483.41, unit="points")])
+    text = TemplateNarrator().narrate(facts).text
+    assert "P(bad) is 0.541, above the cut-off of 0.538" in text
+    assert "483.1 points, below the cut-off of 483.4 points" in text
+    assert check(text, facts).ok

@@ -720,3 +720,9 @@ def test_property_guard_finds_any_record_value(value, pre, post, escape):
 
 def test_kinds_constant():
     assert set(KINDS) == {"card", "iban", "email", "ssn", "ipv6", "ipv4", "dob", "phone"}
+
+
+def test_digits_of_a_decimal_number_are_not_a_card():
+    # a probability printed in full carries a Luhn-valid run of digits
+    assert find_pii('{"p_bad": 0.96058954485903, "score": 12.4111111111111116}') == []
+    assert [f.kind for f in find_pii("card 4111 1111 1111 1111.")] == ["card"]

@@ -15,6 +15,7 @@ from riskscope import __version__
 from riskscope.cli import apt as _apt  # noqa: F401  (registers `apt train` / `apt detect`)
 from riskscope.cli import credit as _credit  # noqa: F401  (registers `credit run`)
 from riskscope.cli import datasets as _datasets
+from riskscope.cli import explain as _explain  # noqa: F401  (registers `explain credit|flow|alert|ask`)
 from riskscope.cli import fairness as _fairness
 from riskscope.cli import groups as _groups
 from riskscope.cli import ids as _ids  # noqa: F401  (registers `ids run` / `ids score`)

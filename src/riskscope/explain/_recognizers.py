@@ -133,7 +133,9 @@ def iban_valid(iban: str) -> bool:
 # ----------------------------------------------------------------------------- patterns
 # Digits in groups separated by single spaces or dashes; cards are 13-19 of them. Not
 # glued to letters: hashes and UUIDs in a request body hold long digit runs.
-_CARD = re.compile(r"(?<![\w])\d+(?:[ -]\d+)*(?![\w])")
+# A fraction's digits (0.9605895448590362) are not a card either: not after "digit." and
+# not before ".digit".
+_CARD = re.compile(r"(?<!\d[.,])(?<![\w])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w%+-]+(?:\.[\w%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
                     r"\.[A-Za-z]{2,}(?![\w-])")

@@ -564,7 +564,11 @@ class Checker:
         extra = {s.lower() for s in _fact_strings(facts)
                  if len(s) >= 3 and not dec_re.fullmatch(s.strip())}
         extra.discard(str(facts.decision.value).lower())
-        mentions = [_Mention(i, j, terms[t]) for i, j, t in _find_terms(text, terms)]
+        # A name inside a longer fact string is part of that value, not a mention of it:
+        # "existing credits" in the credit_history value "existing credits paid back duly".
+        values = [(i, j) for i, j, _ in _find_terms(text, [x for x in extra if x not in terms])]
+        mentions = [_Mention(i, j, terms[t]) for i, j, t in _find_terms(text, terms)
+                    if not any(a <= i and j <= b and b - a > j - i for a, b in values)]
         chars = list(text)
         for m in mentions:
             chars[m.start:m.end] = "#" * (m.end - m.start)

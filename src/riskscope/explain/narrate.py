@@ -134,6 +134,22 @@ def format_value(fact: Fact, value: Any = None, *, signed: bool = False) -> str:
     return text
 
 
+def _apart(f: Fact, t: Fact | None) -> tuple[str, str]:
+    """A level and its threshold printed so that unequal values never read as equal
+    ("0.54, above the cut-off of 0.54"): more decimals, up to six, until they differ."""
+    f_text = format_value(f)
+    if t is None:
+        return f_text, ""
+    t_text = format_value(t)
+    if f_text != t_text or f.value == t.value:
+        return f_text, t_text
+    for decimals in range(1 if f.unit == "points" else 3, 7):
+        f_text, t_text = f"{f.value:,.{decimals}f}", f"{t.value:,.{decimals}f}"
+        if f_text != t_text:
+            break
+    return f_text, t_text
+
+
 def _plain_number(v: Any) -> str:
     """A record's own value: integers in full, other numbers to two significant digits."""
     if isinstance(v, bool) or not isinstance(v, int | float):
@@ -272,17 +288,18 @@ class TemplateNarrator:
             w.add(" ")
             w.cite(name[:1].upper() + name[1:], f.id)
             w.add(" is ")
-            w.cite(format_value(f), f.id)
-            if f.unit == "points":
-                w.add(" points")
             t = next((t for t in thresholds if t.id not in used
                       and isinstance(t.value, int | float)
                       and (t.unit == "points") == (f.unit == "points")), None)
+            f_text, t_text = _apart(f, t)
+            w.cite(f_text, f.id)
+            if f.unit == "points":
+                w.add(" points")
             if t is not None:
                 used.add(t.id)
                 rel = "above" if f.value > t.value else "below" if f.value < t.value else "at"
                 w.add(f", {rel} the {_THRESHOLD_WORD[facts.domain]} of ")
-                w.cite(format_value(t), t.id)
+                w.cite(t_text, t.id)
                 if t.unit == "points":
                     w.add(" points")
             w.add(".")

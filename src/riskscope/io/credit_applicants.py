@@ -31,6 +31,8 @@ class ApplicantData:
     X: pd.DataFrame
     source: str
     extra: list[str]
+    #: Every input column as read (text stripped), same index: what a PII guard must know.
+    raw: pd.DataFrame | None = None
 
 
 def read_applicants(
@@ -121,4 +123,4 @@ def read_applicants(
         X[c] = nums
     used = set(found.values())
     return ApplicantData(pd.DataFrame(X, index=raw.index), shown,
-                         [c for c in raw.columns if c not in used])
+                         [c for c in raw.columns if c not in used], raw)
