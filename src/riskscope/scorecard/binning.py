@@ -229,26 +229,31 @@ class BinningTable:
     def bin_index(self, values: Any) -> np.ndarray:
         """Bin index per value: ``0..n_bins-1``, ``n_bins`` Special, ``n_bins+1`` Missing,
         ``-1`` for a category not seen in training."""
-        s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, object))
-        if self.kind == "numerical" and pd.api.types.is_numeric_dtype(s) \
-                and not pd.api.types.is_bool_dtype(s):
-            s = pd.Series(s.to_numpy(np.float64, na_value=np.nan))  # fast path, no objects
+        # numpy arrays throughout: one applicant at a time (explanations) must not pay for
+        # pandas objects per column; the rules are those of the pandas calls they replace
+        if isinstance(values, pd.Series):
+            if self.kind == "numerical" and pd.api.types.is_numeric_dtype(values) \
+                    and not pd.api.types.is_bool_dtype(values):
+                arr = values.to_numpy(np.float64, na_value=np.nan)  # fast path, no objects
+            else:
+                arr = values.astype(object).to_numpy()
         else:
-            s = pd.Series(s.astype(object).to_numpy())
-        special = s.isin(self.special_codes).to_numpy()
-        missing = s.isna().to_numpy() & ~special
+            arr = np.asarray(values, object)
+        special = (pd.Series(arr).isin(self.special_codes).to_numpy() if len(self.special_codes)
+                   else np.zeros(len(arr), dtype=bool))
+        missing = pd.isna(arr) & ~special
         clean = ~special & ~missing
-        idx = np.full(len(s), -1, dtype=np.int64)
+        idx = np.full(len(arr), -1, dtype=np.int64)
         if self.kind == "numerical":
-            x = pd.to_numeric(s[clean], errors="coerce").to_numpy(np.float64)
+            x = np.asarray(pd.to_numeric(arr[clean], errors="coerce"), dtype=np.float64)
             if np.isnan(x).any():
-                bad = s[clean][np.isnan(x)].iloc[0]
+                bad = arr[clean][np.isnan(x)][0]
                 raise SchemaError(f"Column {self.name!r} is numerical but holds non-numeric "
                                   f"values (e.g. {bad!r}); clean it or bin it as categorical.")
             idx[clean] = np.searchsorted(np.asarray(self.splits, float), x, side="right")
         else:
             lookup = {c: i for i, g in enumerate(self.groups) for c in g}
-            idx[clean] = [lookup.get(v, -1) for v in s[clean]]
+            idx[clean] = [lookup.get(v, -1) for v in arr[clean]]
         idx[special] = self.n_bins
         idx[missing] = self.n_bins + 1
         return idx
