@@ -306,7 +306,15 @@ class TemplateNarrator:
         for t in thresholds:
             if t.id in used or not isinstance(t.value, int | float):
                 continue
-            w.add(f" The {_THRESHOLD_WORD[facts.domain]} is ")
+            # a threshold no level was compared with is named by its own fact name
+            # ("graph alert threshold"), so two thresholds never read alike
+            name = _safe(t.name, name=True) if used else None
+            w.add(" The ")
+            if name:
+                w.cite(name, t.id)
+            else:
+                w.add(_THRESHOLD_WORD[facts.domain])
+            w.add(" is ")
             w.cite(format_value(t), t.id)
             w.add(".")
 

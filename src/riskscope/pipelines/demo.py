@@ -76,9 +76,19 @@ def _credit_job() -> DemoJob:
         young = german[german["age_years"] < 35]
         monitored = monitor_applicants(credit, young, settings=settings, parent=parent,
                                        name="german_credit, age_years < 35")
+        # One denial explained (reason codes, a checked report, a review draft) and the
+        # fairness audit of the run's out-of-fold decisions.
+        from riskscope.pipelines.explain import explain_credit
+        from riskscope.pipelines.fairness import FairnessConfig, run_fairness
+
+        explained = explain_credit(credit, denied=1, settings=settings, parent=parent)
+        fairness = run_fairness(FairnessConfig(run=str(credit), n_boot=200), settings,
+                                parent=parent)
         return [("Credit scoring: german_credit", credit),
                 ("Credit scoring: the german_credit applicants scored", scored.run_path),
-                ("Credit stability: applicants under 35 vs training", monitored.run_path)]
+                ("Credit stability: applicants under 35 vs training", monitored.run_path),
+                ("Explained decision: the first denied applicant", explained.run_path),
+                ("Fairness audit: sex and age (< 25)", fairness.run_path)]
 
     return DemoJob(title="Credit scoring: german_credit", run=run)
 
@@ -94,10 +104,16 @@ def _apt_job() -> DemoJob:
         model = train_apt(AptTrainConfig(benign=train), settings, progress=progress,
                           parent=parent)
         test = tuple(str(r.log) for r in apt_recorded_runs("test"))
-        detected, _ = detect_apt(AptDetectConfig(model=str(model), data=test), settings,
-                                 progress=progress, parent=parent)
-        return [("APT detection: training on recorded benign runs", model),
+        detected, state = detect_apt(AptDetectConfig(model=str(model), data=test), settings,
+                                     progress=progress, parent=parent)
+        runs = [("APT detection: training on recorded benign runs", model),
                 ("APT detection: recorded test runs (drive-by, reverse shell)", detected)]
+        if len(state["alerts"]):  # the top alert of the most alerted graph, explained
+            from riskscope.pipelines.explain import explain_alerts
+
+            explained = explain_alerts(detected, settings=settings, parent=parent)
+            runs.append(("Explained alert: the top APT alert", explained.run_path))
+        return runs
 
     return DemoJob(title="APT detection: apt_recorded", run=run)
 
@@ -120,7 +136,9 @@ def _summary(manifest: dict[str, Any]) -> str:
              if "test_macro_f1" in m else None,
              f"{m['train_graphs']} training graphs" if "train_graphs" in m else None,
              f"{m['graphs']} graphs, {m['anomalous_graphs']} anomalous, {m['alerts']} alerts"
-             if "anomalous_graphs" in m else None]
+             if "anomalous_graphs" in m else None,
+             f"{m['decisions']} decision(s) explained, drafts awaiting review"
+             if "decisions" in m else None]
     return ", ".join(p for p in parts if p)
 
 

@@ -381,8 +381,9 @@ def explain_alerts(run: str | os.PathLike[str], *, ranks: Sequence[int] = (1,),
                                 graph_threshold=graph_thr, anomalous=bool(v["anomalous"]),
                                 model_id=str(params_src.get("model", "")),
                                 pseudonymize=pseudo.text)
-        name = alert.get("name")
-        items.append(_Item(_slug(f"{g}-alert-{rank}"), facts, [name] if name else [],
+        # A node's name (a process path, a file) is the evidence, not PII; the addresses in
+        # it are pseudonymised in the facts, and the recognizers still block any raw one.
+        items.append(_Item(_slug(f"{g}-alert-{rank}"), facts, [],
                            {"kind": "apt", "run": folder.name, "graph": g,
                             "rank": int(rank)}))
     params = {"domain": "apt", "run": folder.name, "graph": g, "ranks": list(ranks),
