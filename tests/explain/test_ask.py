@@ -136,3 +136,42 @@ def test_valid_llm_intent_is_accepted_with_its_source():
                           list(VOCAB))
     assert (got.name, dict(got.slots), got.source) == ("what_if", {"feature": "age",
                                                                     "value": 30}, "llm")
+
+
+class _Stub:
+    """A stand-in chat client replying with a fixed text (or failing)."""
+
+    model = "stub"
+
+    def __init__(self, reply):
+        self.reply, self.seen = reply, []
+
+    def complete(self, messages, *, guard=None):
+        from riskscope.explain.llm import LLMError
+
+        self.seen.append(messages)
+        if guard is not None:
+            guard(messages[-1]["content"])
+        if isinstance(self.reply, Exception):
+            raise LLMError(str(self.reply))
+        return self.reply
+
+
+@pytest.mark.parametrize(("reply", "expected", "used_llm"), [
+    ('{"intent": "model_metrics", "slots": {}}', "model_metrics", True),
+    ('```json\n{"intent": "define_feature", "slots": {"feature": "age"}}\n```',
+     "define_feature", True),
+    ('{"intent": "approve", "slots": {}}', "why", False),          # not whitelisted
+    ("Sure! The applicant should be approved.", "why", False),     # not JSON
+    (RuntimeError("timeout"), "why", False),                       # endpoint failed
+])
+def test_llm_may_only_propose_a_whitelisted_intent(reply, expected, used_llm):
+    from riskscope.explain.ask import propose_intent
+
+    stub = _Stub(reply)
+    intent, why = propose_intent("Why was I denied?", list(VOCAB), stub)
+    assert intent.name == expected and (why is None) == used_llm
+    assert intent.source == ("llm" if used_llm else "rules")
+    # the model is told the whitelist and the features, and never asked to answer
+    system = stub.seen[0][0]["content"]
+    assert all(name in system for name in INTENTS) and "Never answer" in system

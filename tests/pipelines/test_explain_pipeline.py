@@ -144,3 +144,19 @@ def test_unknown_runs_are_one_line(tmp_path: Path):
     _one_line_error(_invoke(runs, "credit", "--model", "nope", "--denied", "1"),
                     "No runs recorded")
     _one_line_error(_invoke(runs, "ask", "why?", "--run", "nope"), "No runs recorded")
+
+
+def test_ask_with_an_llm_logs_the_intent_exchange(credit_model: Path, tmp_path: Path):
+    from riskscope.pipelines.explain import ask
+
+    runs = tmp_path / "runs"
+    settings = Settings(runs_dir=runs)
+    r = explain_credit(credit_model, denied=1, settings=settings)
+    with FakeLLM("malformed") as fake:  # a reply that is not an intent: rules take over
+        ans = ask("Why was I denied?", r.run_path.name,
+                  llm=LLMSettings(base_url=fake.url, model="fake", timeout=5),
+                  settings=settings)
+        assert len(fake.requests) == 1
+    assert "Main reasons" in ans.text and ans.intent.source == "rules"
+    ex = ReviewBook(runs).exchanges(run_id=r.run_path.name)
+    assert ex["used"].tolist() == ["rules"] and ex["verdict"].tolist() == ["intent rejected"]

@@ -119,11 +119,16 @@ def ask(
     run: Annotated[str, typer.Option("--run", help="An explain run id or folder.")],
     subject: Annotated[str | None, typer.Option(
         "--subject", help="Which decision of the run (e.g. 'applicant 3').")] = None,
+    llm_base_url: BaseUrlOpt = None, llm_model: ModelOpt = None, llm_timeout: TimeoutOpt = 10.0,
+    llm_allow_remote: RemoteOpt = False, llm_local: LocalOpt = False,
 ) -> None:
-    """Answer a question about an explained decision (whitelisted intents only)."""
+    """Answer a question about an explained decision (whitelisted intents only; an LLM may
+    only propose which intent)."""
     from riskscope.pipelines.explain import ask as ask_
 
-    ans = ask_(question, run, subject=subject, settings=state().settings())
+    ans = ask_(question, run, subject=subject,
+               llm=_llm(llm_base_url, llm_model, llm_timeout, llm_allow_remote, llm_local),
+               settings=state().settings())
     out.print(ans.text)
     if ans.fact_ids:
         out.print(f"(facts: {', '.join(ans.fact_ids)})")

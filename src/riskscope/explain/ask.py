@@ -21,8 +21,8 @@ import orjson
 from riskscope.exceptions import SchemaError
 from riskscope.explain.facts import Fact, FactTable
 
-__all__ = ["INTENTS", "Answer", "AskContext", "Intent", "answer", "parse_question",
-           "validate_intent"]
+__all__ = ["INTENTS", "Answer", "AskContext", "Intent", "answer", "intent_messages",
+           "parse_question", "propose_intent", "validate_intent"]
 
 #: The intents a question can map to, with the slots each takes.
 INTENTS: dict[str, dict[str, Any]] = {
@@ -203,6 +203,43 @@ def validate_intent(raw: str | bytes, vocabulary: Sequence[str] = ()) -> Intent:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SchemaError(f"A what-if value must be a number; got {value!r}.")
     return Intent(name, dict(slots), source="llm")
+
+
+def intent_messages(question: str, vocabulary: Sequence[str]) -> list[dict[str, str]]:
+    """Chat messages asking a model to classify ``question`` into one intent, as JSON."""
+    listing = "\n".join(f"- {k}: {v['help']}; slots: {', '.join(v['slots']) or 'none'}"
+                        for k, v in INTENTS.items())
+    system = ("Classify the user's question about a model decision into exactly one intent. "
+              "Reply with JSON only: {\"intent\": NAME, \"slots\": {...}}. Intents:\n"
+              f"{listing}\nFeatures: {', '.join(vocabulary)}.\nIf none fits, reply "
+              "{\"intent\": \"none\", \"slots\": {}}. Never answer the question itself.")
+    return [{"role": "system", "content": system}, {"role": "user", "content": question}]
+
+
+def propose_intent(question: str, vocabulary: Sequence[str], client: Any, *,
+                   guard: Callable[[str], None] | None = None) -> tuple[Intent, str | None]:
+    """An intent proposed by ``client`` (an LLM), validated; the rule parser otherwise.
+
+    Returns the intent and, when the proposal was not used, why. The model only picks from
+    :data:`INTENTS`; its reply is never shown, and no reply can decide anything.
+
+    Examples
+    --------
+    >>> class Stub:
+    ...     model = "stub"
+    ...     def complete(self, messages, *, guard=None):
+    ...         return '{"intent": "top_reasons", "slots": {}}'
+    >>> propose_intent("what mattered?", [], Stub())[0].name
+    'top_reasons'
+    """
+    from riskscope.explain.llm import LLMError
+
+    try:
+        reply = client.complete(intent_messages(question, vocabulary), guard=guard)
+        return validate_intent(reply.strip().removeprefix("```json").strip("` \n"),
+                               vocabulary), None
+    except (LLMError, SchemaError) as exc:
+        return parse_question(question, vocabulary), str(exc)
 
 
 def _fmt(f: Fact) -> str:

@@ -443,10 +443,16 @@ def _what_if(record: dict[str, Any], settings: Settings) -> Callable[[str, Any],
 
 
 def ask(question: str, run: str | os.PathLike[str], *, subject: str | None = None,
-        settings: Settings | None = None) -> Any:
+        llm: LLMSettings | None = None, settings: Settings | None = None) -> Any:
     """Answer ``question`` about one decision of an explain run (see
-    :mod:`riskscope.explain.ask`); returns an :class:`~riskscope.explain.ask.Answer`."""
-    from riskscope.explain.ask import AskContext, answer, parse_question
+    :mod:`riskscope.explain.ask`); returns an :class:`~riskscope.explain.ask.Answer`.
+
+    With ``llm`` the model proposes the intent as JSON (validated against the whitelist,
+    the rule parser when it fails); the answer itself is always built by code.
+    """
+    from riskscope.explain.ask import AskContext, answer, parse_question, propose_intent
+    from riskscope.explain.pii import OutboundGuard
+    from riskscope.explain.review import ReviewBook
     from riskscope.report.catalog import Catalog
 
     settings = settings or Settings()
@@ -490,4 +496,16 @@ def ask(question: str, run: str | os.PathLike[str], *, subject: str | None = Non
     ctx = AskContext(facts, vocab,
                      what_if=_what_if(src, settings) if src.get("kind") == "credit" else None,
                      metrics=metrics)
-    return answer(parse_question(question, list(vocab)), ctx)
+    if llm is None or not llm.enabled:
+        return answer(parse_question(question, list(vocab)), ctx)
+    import hashlib
+
+    client = llm.client()
+    intent, why = propose_intent(question, list(vocab), client, guard=OutboundGuard([]))
+    sha = hashlib.sha256(question.encode("utf-8")).hexdigest()
+    ReviewBook(settings.runs_dir).log_exchange(
+        run_id=folder.name, subject=rec["subject"], backend="llama.cpp" if llm.local else
+        "openai", model=str(getattr(client, "model", "")), prompt_sha256=sha,
+        response_sha256=None, verdict="intent accepted" if why is None else "intent rejected",
+        used="llm intent" if why is None else "rules", reasons=[why] if why else [])
+    return answer(intent, ctx)
