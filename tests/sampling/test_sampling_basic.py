@@ -98,6 +98,33 @@ def test_floor_over_sampler_lifts_small_classes_to_the_floor():
     assert {c.label: c.added for c in s.report_.classes} == {0: 0, 1: 0, 2: 60, 3: 92}
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_floor_over_sampler_equals_imbalanced_learn_in_either_memory_layout(order):
+    # the rows are gathered here, not by imbalanced-learn: same rows, in X's own layout
+    X, y = data()
+    X = np.asarray(X, order=order)
+    X_res, y_res = FloorOverSampler(floor=100, random_state=7).fit_resample(X, y)
+    ref = RandomOverSampler(sampling_strategy={2: 100, 3: 100}, random_state=7)
+    X_ref, y_ref = ref.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res, X_ref)
+    np.testing.assert_array_equal(y_res, y_ref)
+    assert X_res.flags.f_contiguous == (order == "F")
+    assert X_res.flags.c_contiguous == (order == "C")
+
+
+def test_take_rows_keeps_the_layout_and_equals_fancy_indexing():
+    from riskscope.sampling._base import take_rows
+
+    X = np.arange(40.0, dtype=np.float32).reshape(10, 4)
+    rows = np.array([3, 3, 0, 9])
+    for arr in (X, np.asfortranarray(X), X[:, ::2]):  # C, F, and neither
+        out = take_rows(arr, rows)
+        np.testing.assert_array_equal(out, arr[rows])
+        assert out.dtype == arr.dtype
+    assert take_rows(np.asfortranarray(X), rows).flags.f_contiguous
+    assert take_rows(X, rows).flags.c_contiguous
+
+
 def test_floor_above_every_class_changes_nothing():
     X, y = data()
     X_res, _ = FloorOverSampler(floor=5).fit_resample(X, y)

@@ -127,3 +127,21 @@ def test_duplicate_with_another_label_removes_both_copies():
     keep = edited_keep_mask(X, y, np.array([True, True]), 1, "all")
     assert not keep[3] and not keep[4]
     assert keep[[0, 1, 2, 5, 6, 7, 8]].all()
+
+
+def test_search_leaves_the_callers_array_alone_in_either_layout():
+    # the tree reorders rows in place: only in a copy of its own (a column-major input
+    # is copied once, row-major, and that copy is reordered instead of copied again)
+    X = DATA["heavy_tailed"]
+    labels = (X[:, 0] > 0).astype(np.int64)
+    for arr in (np.ascontiguousarray(X), np.asfortranarray(X)):
+        before = arr.copy()
+        nbr, _ = kneighbors_within(arr, 4, leaf_size=8, brute_work=0)
+        np.testing.assert_array_equal(arr, before)
+        np.testing.assert_array_equal(nbr, naive_knn(X, 4))
+        keep = edited_keep_mask(arr, labels, np.array([True, True]), 3, "all", leaf_size=8,
+                                brute_work=0)
+        np.testing.assert_array_equal(arr, before)
+        np.testing.assert_array_equal(
+            keep, edited_keep_mask(X, labels, np.array([True, True]), 3, "all", leaf_size=8,
+                                   brute_work=0))

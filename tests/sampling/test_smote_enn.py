@@ -56,6 +56,10 @@ def test_compiled_interpolation_rounds_as_imbalanced_learn(dtype):
     assert len(ref[1]) - len(y) > 10_000
     np.testing.assert_array_equal(ours[0], ref[0])
     np.testing.assert_array_equal(ours[1], ref[1])
+    # column-major input: the kernel writes into a column-major block
+    col_major = SMOTE(random_state=5).fit_resample(np.asfortranarray(X), y)[0]
+    assert col_major.flags.f_contiguous
+    np.testing.assert_array_equal(col_major, ref[0])
 
 
 def test_smote_equals_imbalanced_learn_with_dict_strategy_and_shared_random_state():
@@ -136,6 +140,22 @@ def test_smoteenn_output_equals_imbalanced_learn(X, y):
     ref = ImbSMOTEENN(random_state=5).fit_resample(X, y)
     np.testing.assert_array_equal(ours[0], ref[0])
     np.testing.assert_array_equal(ours[1], ref[1])
+
+
+@pytest.mark.parametrize("X, y", CASES[1:])
+def test_column_major_input_gives_the_same_rows_in_column_major(X, y):
+    # pandas hands a float block over column-major; the samplers keep that layout (so a
+    # DataFrame of the result needs no transposing copy) and return the same values
+    F = np.asfortranarray(X)
+    for sampler in (SMOTE(random_state=5), EditedNearestNeighbours(),
+                    SMOTEENN(random_state=5, n_jobs=2)):
+        ours = sampler.fit_resample(F, y)
+        ref = sampler.fit_resample(np.ascontiguousarray(X), y)
+        np.testing.assert_array_equal(ours[0], ref[0])
+        np.testing.assert_array_equal(ours[1], ref[1])
+        assert ours[0].flags.f_contiguous and ref[0].flags.c_contiguous
+    ref = ImbSMOTEENN(random_state=5).fit_resample(X, y)
+    np.testing.assert_array_equal(SMOTEENN(random_state=5).fit_resample(F, y)[0], ref[0])
 
 
 def test_smoteenn_accepts_imbalanced_learn_stages_and_clones_them():

@@ -26,7 +26,23 @@ from sklearn.utils import check_random_state
 from riskscope.exceptions import ParameterError, SchemaError
 from riskscope.sampling.report import ResampleReport
 
-__all__ = ["BaseResampler", "check_params"]
+__all__ = ["BaseResampler", "check_params", "take_rows"]
+
+
+def take_rows(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``X[rows]`` in ``X``'s memory layout: column-major stays column-major.
+
+    Column-major (pandas' own layout for a float block) is what
+    :class:`pandas.DataFrame` adopts without a transposing copy, and gathering each
+    column on its own reads contiguous memory; ``X[rows]`` would return row-major.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.flags.c_contiguous or not X.flags.f_contiguous:
+        return X[rows]
+    out = np.empty((len(rows), X.shape[1]), dtype=X.dtype, order="F")
+    for j in range(X.shape[1]):
+        np.take(X[:, j], rows, out=out[:, j])
+    return out
 
 
 def check_params(est: Any, rules: Mapping[str, tuple]) -> None:

@@ -89,14 +89,15 @@ class _Tree:
     whatever the thread count, because a node's split depends only on its rows.
     """
 
-    def __init__(self, X: np.ndarray, leaf_size: int, n_jobs: int | None):
+    def __init__(self, X: np.ndarray, leaf_size: int, n_jobs: int | None, *,
+                 owned: bool = False):
         from riskscope.sampling import _knn_kernels as kern
 
         n = X.shape[0]
         threads = resolve_jobs(n_jobs)
         stop = n // (4 * threads) if threads > 1 and n >= 64 * leaf_size else 0
         perm = np.arange(n)
-        Xp = X.copy()  # reordered into tree order by the build
+        Xp = X if owned else X.copy()  # reordered into tree order by the build
         start, end, child, is_open = kern.build(Xp, perm, 0, n, leaf_size, kern.ALPHA, stop)
         opened = [int(p) for p in np.flatnonzero(is_open)]
         subs = _pmap(lambda p: kern.build(Xp, perm, start[p], end[p], leaf_size, kern.ALPHA,
@@ -122,15 +123,19 @@ class _Tree:
 
 
 def _prepare(X: np.ndarray, leaf_size: int, k: int, n_queries: int,
-             brute_work: float) -> tuple[np.ndarray, int]:
+             brute_work: float) -> tuple[np.ndarray, int, bool]:
+    """Row-major float array, leaf size, and whether the array is a fresh copy (then the
+    tree may reorder it in place instead of copying it again)."""
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    X_in = X
     X = np.ascontiguousarray(X, dtype=dtype)
     n, d = X.shape
     if float(n_queries) * n * d <= brute_work:
         leaf_size = n  # one leaf: every query meets every row, no tree walk
     # leaves keep at least a quarter of leaf_size rows: k + 1 of them give every row a
     # finite first bound from its own leaf
-    return X, max(int(leaf_size), 4 * (k + 1))
+    owned = not np.may_share_memory(X, X_in)
+    return X, max(int(leaf_size), 4 * (k + 1)), owned
 
 
 def kneighbors_within(
@@ -149,8 +154,8 @@ def kneighbors_within(
     from riskscope.sampling import _knn_kernels as kern
 
     n = X.shape[0]
-    X, leaf_size = _prepare(X, leaf_size, k, n, brute_work)
-    tree = _Tree(X, leaf_size, n_jobs)
+    X, leaf_size, owned = _prepare(X, leaf_size, k, n, brute_work)
+    tree = _Tree(X, leaf_size, n_jobs, owned=owned)
     pos = np.full((n, k), -1, np.int64)
     d2 = np.full((n, k), np.inf)
     query = np.ones(n, bool)
@@ -191,9 +196,9 @@ def edited_keep_mask(
     codes = np.asarray(codes, np.int64)
     clean = np.asarray(clean, bool)
     todo = clean[codes]
-    X, leaf_size = _prepare(X, leaf_size, n_neighbors, int(todo.sum()), brute_work)
+    X, leaf_size, owned = _prepare(X, leaf_size, n_neighbors, int(todo.sum()), brute_work)
     n = X.shape[0]
-    tree = _Tree(X, leaf_size, n_jobs)
+    tree = _Tree(X, leaf_size, n_jobs, owned=owned)
     lab = np.ascontiguousarray(codes[tree.perm])
     query = np.ascontiguousarray(todo[tree.perm])
     lmin, lmax = kern.label_range(lab, tree.start, tree.end, tree.child)

@@ -14,7 +14,7 @@ from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 
 from riskscope.exceptions import ParameterError
-from riskscope.sampling._base import BaseResampler, SampleIndicesMixin
+from riskscope.sampling._base import BaseResampler, SampleIndicesMixin, take_rows
 
 __all__ = [
     "WEIGHT_STRATEGIES",
@@ -234,10 +234,13 @@ class FloorOverSampler(SampleIndicesMixin, BaseResampler):
         if not targets:
             self.sample_indices_ = np.arange(len(y))
             return X, y
+        # imbalanced-learn draws the rows (its draws do not depend on X: a one-column
+        # stand-in gives the same indices); the rows are then gathered here, in X's own
+        # memory layout, instead of by its row-major vstack
         sampler = RandomOverSampler(sampling_strategy=targets, random_state=self.random_state)
-        X_res, y_res = sampler.fit_resample(X, y)
+        _, y_res = sampler.fit_resample(np.zeros((len(y), 1), dtype=np.float32), y)
         self.sample_indices_ = sampler.sample_indices_
-        return X_res, y_res
+        return take_rows(X, self.sample_indices_), y_res
 
 
 def _item(label: Any) -> Any:

@@ -33,7 +33,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from riskscope.exceptions import ParameterError
-from riskscope.sampling._base import BaseResampler, SampleIndicesMixin, check_params
+from riskscope.sampling._base import BaseResampler, SampleIndicesMixin, check_params, take_rows
 from riskscope.sampling._neighbors import edited_keep_mask, kneighbors_within
 
 __all__ = ["SMOTE", "SMOTEENN", "EditedNearestNeighbours"]
@@ -104,8 +104,10 @@ class SMOTE(BaseResampler):
         k = self.k_neighbors
         todo = [(label, n_new) for label, n_new in strategy.items() if n_new > 0]
         n = len(y)
-        # one output block: originals first, then each class's new rows written in place
-        X_out = np.empty((n + sum(m for _, m in todo), X.shape[1]), dtype=X.dtype)
+        # one output block: originals first, then each class's new rows written in place;
+        # in X's memory layout (column-major X, as pandas hands it over, stays so)
+        order = "F" if X.flags.f_contiguous and not X.flags.c_contiguous else "C"
+        X_out = np.empty((n + sum(m for _, m in todo), X.shape[1]), dtype=X.dtype, order=order)
         X_out[:n] = X
         y_parts, pos = [y.copy()], n
         for label, n_new in todo:
@@ -203,7 +205,7 @@ class EditedNearestNeighbours(SampleIndicesMixin, BaseResampler):
             [np.flatnonzero((codes.reshape(-1) == i) & keep) for i in range(len(classes))]
         )
         self.sample_indices_ = kept
-        return X[kept], y[kept]
+        return take_rows(X, kept), y[kept]
 
 
 class SMOTEENN(BaseResampler):
