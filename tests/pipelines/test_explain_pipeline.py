@@ -3,6 +3,7 @@ questions, review drafts, PII, and bad input as one line."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -160,3 +161,26 @@ def test_ask_with_an_llm_logs_the_intent_exchange(credit_model: Path, tmp_path: 
     assert "Main reasons" in ans.text and ans.intent.source == "rules"
     ex = ReviewBook(runs).exchanges(run_id=r.run_path.name)
     assert ex["used"].tolist() == ["rules"] and ex["verdict"].tolist() == ["intent rejected"]
+
+
+def test_ask_about_fairness_similar_cases_and_definitions(credit_model: Path, tmp_path: Path):
+    from riskscope.pipelines.explain import ask
+    from riskscope.pipelines.fairness import FairnessConfig, run_fairness
+
+    runs = tmp_path / "runs"
+    settings = Settings(runs_dir=runs)
+    r = explain_credit(credit_model, applicants=(5,), settings=settings)
+    run = r.run_path.name
+    before = ask("Is it fair by age?", run, settings=settings)
+    assert "no audit is attached" in before.text  # no fairness run of this model yet
+    audit = run_fairness(FairnessConfig(run=str(credit_model), n_boot=50), settings)
+    fair = ask("Is it fair by age?", run, settings=settings)
+    ratio = audit.audit.value("age", "disparate_impact_ratio")
+    assert f"disparate impact ratio {ratio:.2f}" in fair.text and "95% CI" in fair.text
+    similar = ask("Show me similar cases", run, settings=settings)
+    shown = [int(x) for x in re.findall(r"applicant (\d+):", similar.text)]
+    assert len(shown) == 5 and 5 not in shown  # never the applicant itself
+    assert all(("deny" in p or "approve" in p) and "outcome" in p
+               for p in similar.text.split(";"))
+    d = ask("What does duration_months mean?", run, settings=settings)
+    assert d.text == "duration_months: duration of the credit in months."

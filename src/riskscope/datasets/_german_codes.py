@@ -6,7 +6,7 @@ The names are ours; the category texts follow the UCI attribute description
 
 from __future__ import annotations
 
-__all__ = ["COLUMNS", "NUMERIC", "CODES", "CLASS_CODES", "TARGET"]
+__all__ = ["COLUMNS", "NUMERIC", "CODES", "CLASS_CODES", "TARGET", "DESCRIPTIONS"]
 
 #: The 20 attributes in file order.
 COLUMNS: tuple[str, ...] = (
@@ -31,6 +31,30 @@ COLUMNS: tuple[str, ...] = (
     "telephone",
     "foreign_worker",
 )
+
+#: What each attribute means (UCI attribute description, in our words).
+DESCRIPTIONS: dict[str, str] = {
+    "checking_status": "status of the existing checking account, in Deutsche Mark (DM)",
+    "duration_months": "duration of the credit in months",
+    "credit_history": "credit history: credits taken and paid back at this and other banks",
+    "purpose": "what the credit is for (car, furniture, education, business, ...)",
+    "credit_amount": "amount of the credit in Deutsche Mark",
+    "savings": "savings account and bonds, in Deutsche Mark",
+    "employment_since": "time in the present employment",
+    "installment_rate": "installment rate in percent of disposable income (1 to 4)",
+    "personal_status_sex": "personal status (marital) and sex, one attribute in the data",
+    "other_debtors": "other debtors or guarantors of the credit",
+    "residence_since": "years at the present residence (1 to 4)",
+    "property": "most valuable property (real estate, savings agreement, car, none)",
+    "age_years": "age in years",
+    "other_installment_plans": "other installment plans (bank, stores, none)",
+    "housing": "housing (rent, own, for free)",
+    "existing_credits": "number of existing credits at this bank",
+    "job": "job category (unskilled, skilled, management, ...)",
+    "people_liable": "number of people the applicant is liable to provide maintenance for",
+    "telephone": "whether a telephone is registered under the applicant's name",
+    "foreign_worker": "whether the applicant is a foreign worker",
+}
 
 #: The seven numerical attributes; every other attribute is an A-code.
 NUMERIC: frozenset[str] = frozenset(

@@ -309,9 +309,15 @@ def answer(intent: Intent, ctx: AskContext) -> Answer:
                           "`riskscope fairness`; no audit is attached to this decision.")
         table = ctx.fairness(attr)
         ms = table.of_kind("metric")
-        return Answer(intent, f"Fairness by {attr}: " + "; ".join(f"{m.name} {_fmt(m)}"
-                                                                 for m in ms) + ".",
-                      tuple(m.id for m in ms))
+
+        def interval(m: Fact) -> str:
+            lo, hi = m.detail.get("low"), m.detail.get("high")
+            return f" (95% CI {lo:.2f} to {hi:.2f})" if isinstance(lo, float) and \
+                isinstance(hi, float) else ""
+
+        return Answer(intent, f"Fairness by {attr}, {table.decision.value}: "
+                      + "; ".join(f"{m.name} {_fmt(m)}{interval(m)}" for m in ms) + ".",
+                      (table.decision.id, *[m.id for m in ms]))
     if intent.name == "similar_cases":
         if ctx.similar is None:
             return Answer(intent, "Similar-case search is not available for this run.")

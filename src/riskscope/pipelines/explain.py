@@ -275,9 +275,10 @@ def explain_credit(model: str | os.PathLike[str], *, data: str | os.PathLike[str
                                 method=None if coder is not None else method,
                                 drop_columns=[c for c in drop if c in X.columns], top_n=8,
                                 model_file=path)
+    from riskscope.datasets._german_codes import DESCRIPTIONS
     from riskscope.explain.reasons import REASON_TEXTS
 
-    vocab = {c: REASON_TEXTS.get(c, c) for c in m.columns}
+    vocab = {c: DESCRIPTIONS.get(c) or REASON_TEXTS.get(c, c) for c in m.columns}
     items = []
     for i in ids:
         facts = tables[i]
@@ -287,7 +288,8 @@ def explain_credit(model: str | os.PathLike[str], *, data: str | os.PathLike[str
                        for c, v in X.loc[i].items() if c not in drop}
         items.append(_Item(_slug(f"applicant-{i}"), facts, values,
                            {"kind": "credit", "model": str(path), "model_id": model_id,
-                            "row": int(i), "data": a.source, "record": model_input},
+                            "row": int(i), "data": a.source if record is None else None,
+                            "record": model_input},
                            vocab))
     params = {"domain": "credit", "model": model_id, "data": a.source, "method": method,
               "applicants": ids, "pii": list(pii), "llm": bool(llm and llm.enabled)}
@@ -442,6 +444,76 @@ def _what_if(record: dict[str, Any], settings: Settings) -> Callable[[str, Any],
     return rescore
 
 
+def _fairness(model_id: str, settings: Settings) -> Callable[[str], FactTable] | None:
+    """Group measures of the newest fairness audit of the credit run ``model_id``."""
+    from riskscope.report.catalog import Catalog
+
+    cat = Catalog(settings.runs_dir)
+    for path in cat.list_runs(pipeline="fairness")["path"]:  # newest first
+        f = Path(path) / "fairness.json"
+        if not f.is_file():
+            continue
+        audit = orjson.loads(f.read_bytes())
+        if audit.get("source_run") == model_id:
+            break
+    else:
+        return None
+
+    def measures(attribute: str) -> FactTable:
+        rows = [m for m in audit["measures"] if m["attribute"] == attribute
+                and m["value"] is not None]
+        if not rows:
+            raise SchemaError(f"The fairness audit of {model_id} has no attribute "
+                              f"{attribute!r}; it audited "
+                              f"{sorted({m['attribute'] for m in audit['measures']})}.")
+        return FactTable("credit", f"fairness by {attribute}", [
+            Fact("decision", "decision", "audit", "flagged" if any(m["flag"] for m in rows)
+                 else "not flagged"),
+            *[Fact(f"m{i}", "metric", m["measure"].replace("_", " "), float(m["value"]),
+                   detail={"low": m["low"], "high": m["high"]})
+              for i, m in enumerate(rows)]])
+
+    return measures
+
+
+def _similar(rec: dict[str, Any], settings: Settings, n: int = 5
+             ) -> Callable[[], FactTable] | None:
+    """The ``n`` training applicants nearest to this one in scorecard points (L1), with the
+    model's decision and the known outcome."""
+    from riskscope.pipelines.credit_score import load_credit_model
+
+    src = rec.get("source") or {}
+    if src.get("kind") != "credit":
+        return None
+
+    def find() -> FactTable:
+        model, _, _ = load_credit_model(src["model"], settings)
+        a = _credit_data(model, None)
+        X = a.X.reset_index(drop=True)
+        X.index = np.arange(1, len(X) + 1)
+        pts = model.scorecard.points(X).to_numpy(np.float64)
+        me = model.scorecard.points(_applicants(model, pd.DataFrame([src["record"]]),
+                                                "record").X).to_numpy(np.float64)[0]
+        dist = np.abs(pts - me).sum(axis=1)
+        if src.get("row") is not None and src.get("data") is not None:
+            dist[int(src["row"]) - 1] = np.inf  # not the applicant itself
+        nearest = np.argsort(dist, kind="stable")[:n]
+        dec = model.score_frame(X.iloc[nearest])["decision"].to_numpy()
+        target = model.meta.get("target")
+        raw = a.raw.reset_index(drop=True) if a.raw is not None else None
+        facts = [Fact("decision", "decision", "search", "similar cases")]
+        for k, (j, d) in enumerate(zip(nearest, dec, strict=True), start=1):
+            outcome = ""
+            if raw is not None and target in raw.columns:
+                outcome = f", outcome {raw.iloc[j][target]}"
+            facts.append(Fact(f"s{k}", "attribute", f"applicant {j + 1}",
+                              f"{'deny' if d == 'decline' else 'approve'}{outcome}",
+                              detail={"points_distance": float(dist[j])}))
+        return FactTable("credit", "similar cases", facts)
+
+    return find
+
+
 def ask(question: str, run: str | os.PathLike[str], *, subject: str | None = None,
         llm: LLMSettings | None = None, settings: Settings | None = None) -> Any:
     """Answer ``question`` about one decision of an explain run (see
@@ -493,9 +565,11 @@ def ask(question: str, run: str | os.PathLike[str], *, subject: str | None = Non
                                                              "metrics")] + [
                 Fact(f"m{i}", "metric", k, float(v)) for i, k_v in enumerate(sorted(
                     keep.items())[:8]) for k, v in [k_v]])
-    ctx = AskContext(facts, vocab,
-                     what_if=_what_if(src, settings) if src.get("kind") == "credit" else None,
-                     metrics=metrics)
+    credit = src.get("kind") == "credit"
+    ctx = AskContext(facts, vocab, what_if=_what_if(src, settings) if credit else None,
+                     metrics=metrics,
+                     fairness=_fairness(src["model_id"], settings) if credit else None,
+                     similar=_similar(rec, settings))
     if llm is None or not llm.enabled:
         return answer(parse_question(question, list(vocab)), ctx)
     import hashlib
