@@ -277,6 +277,7 @@ def run_seed(train: list[LoadedGraph], test: list[LoadedGraph], truths: list[dic
             "node_threshold": det.detector_.node_threshold_,
             "graph_threshold": det.detector_.graph_threshold_,
             "val_alerts_per_graph": cal["alerts_per_graph"],
+            "node_fpr": cal["node_fpr"], "calibration_warnings": cal["warnings"],
             "classes": len(det.detector_.classes_), "train": train_counts,
             "rows": pd.DataFrame(rows),
             "alerts": pd.concat([f for f in frames if len(f)], ignore_index=True)
@@ -333,6 +334,7 @@ def summarise(res: dict[str, Any], *, max_fp: int) -> dict[str, Any]:
         "fit_s": res["fit_s"], "score_s": res["score_s"], "prune_s": res["prune_s"],
         "node_threshold": res["node_threshold"], "graph_threshold": res["graph_threshold"],
         "val_alerts_per_graph": res["val_alerts_per_graph"], "classes": res["classes"],
+        "node_fpr": res["node_fpr"], "calibration_warnings": res["calibration_warnings"],
     }
     out["diagnostics"] = diagnostics(res)
     return out
@@ -350,6 +352,9 @@ def diagnostics(res: dict[str, Any], top: int = 12) -> dict[str, Any]:
             for (c, p), n in Counter(zip(fp["class"], fp["predicted"], strict=True)
                                      ).most_common(top)]
         out["fp_by_kind"] = {k: int(n) for k, n in fp.groupby("kind").size().items()}
+        out["fp_by_reason"] = {k: int(n) for k, n in fp.groupby("reason").size().items()}
+        out["fp_attack_graphs_by_reason"] = {
+            k: int(n) for k, n in fp[fp["attack"]].groupby("reason").size().items()}
         out["fp_confidence_quantiles"] = [round(float(q), 4) for q in
                                           np.quantile(fp["confidence"], [0.1, 0.5, 0.9])
                                           ] if len(fp) else []
@@ -531,7 +536,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--hops", type=int, default=2, help="hops of lenient credit")
     parser.add_argument("--max-fp", type=int, default=10,
                         help="false-positive nodes allowed per attack graph (target)")
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-jobs", type=int, default=1,
+                        help="threads (1: LightGBM's results depend on the thread count)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/apt-eval.json"))
     parser.add_argument("--save-models", type=Path,
                         help="also save every fitted detector here (seed<k>-pruned/...)")
@@ -620,8 +626,11 @@ def main(argv: list[str] | None = None) -> dict:
     d = pruned[0]["diagnostics"]
     print(f"\nseed {pruned[0]['seed']} diagnostics: benign flagged "
           f"{pruned[0]['benign_flagged']}; graph threshold {pruned[0]['graph_threshold']}; "
-          f"node threshold {pruned[0]['node_threshold']:.4f}")
-    print(json.dumps({k: d[k] for k in ("fp_by_class", "missed_by_class") if k in d},
+          f"node threshold {pruned[0]['node_threshold']:.4f} (node_fpr "
+          f"{pruned[0]['node_fpr']:.4g}); calibration warnings: "
+          f"{pruned[0]['calibration_warnings'] or 'none'}")
+    print(json.dumps({k: d[k] for k in ("fp_by_reason", "fp_attack_graphs_by_reason",
+                                        "fp_by_class", "missed_by_class") if k in d},
                      indent=1))
     args.out.write_text(json.dumps(_jsonable(result), indent=1) + "\n")
     print(f"\nwrote {args.out}")

@@ -35,19 +35,20 @@ OTRF (three short recordings, 51 to 134 s, the attack running through each)
     process name (every powershell.exe in the Empire logs is labelled, none of the
     agent's other effects are); the recordings come from different hosts and years.
 
-Two alert rules are reported from the same fitted model: as shipped, and a prototype
-(not in ``src``) where a process running a program no training graph ran is also an alert,
-ranked above the others, with its own graph threshold from the validation windows.
+The detector's own rules apply (``AptDetector`` defaults): a process running a program no
+training window ran is an alert ranked above the others (``process:new``), thresholds
+come from the validation windows, alerts grow along provenance in anomalous windows.
 
 Threads: ``--n-jobs`` defaults to 1. On two shared cores (load ~6) two threads made the
 LightGBM fit 7.5x slower (27 s -> 207 s) and the Carbanak fit 29 s -> 395 s; the numbers
 also differ between thread counts (float summation order), so compare runs at equal
 ``--n-jobs``.
 
-Ranks: the pessimistic rank of a labelled node among the alerts (how many alerts have a
-confidence at least its own), per window and pooled over all test windows of the
-dataset; a labelled node that raised no alert gets its rank among all nodes by
-confidence (``score_rank``) instead. Node metrics: strict and 2-hop (lenient), pooled.
+Ranks: the pessimistic rank of a labelled node among the alerts (how many alerts rank at
+least as high: new programs first by novelty, then the classifier's alerts, then
+provenance expansion, by confidence), per window and pooled over all test windows of
+the dataset; a labelled node that raised no alert gets its rank among all nodes by
+that score (``score_rank``) instead. Node metrics: strict and 2-hop (lenient), pooled.
 
     nice -n 5 python benchmarks/apt_real.py --shared /work/shared/data --seeds 0 1 2
 """
@@ -68,7 +69,7 @@ import pandas as pd
 from _common import machine
 
 from riskscope.evaluation.apt import graph_metrics, node_metrics
-from riskscope.graph.model import AptDetector, program
+from riskscope.graph.model import AptDetector
 from riskscope.graph.schema import ProvenanceGraph
 from riskscope.io.provenance import read_provenance
 from riskscope.io.provenance.truth import (
@@ -114,55 +115,39 @@ def _window_span(g: ProvenanceGraph, t0: int) -> tuple[int, int]:
 
 
 def _fit(train: list[ProvenanceGraph], val: list[ProvenanceGraph], seed: int,
-         params: dict) -> tuple[AptDetector, float, dict]:
-    """Fit the detector; also the prototype's state: every program run in a training
-    graph and the graph threshold of the prototype rule on the validation graphs."""
+         params: dict) -> tuple[AptDetector, float]:
     t = time.perf_counter()
     det = AptDetector(seed=seed, **params).fit(train, val)
     del det.fitted_
-    seen = set().union(*(_programs(g) for g in train))
-    val_alerts = [int((r.alert | _novel(r.graph, seen)).sum()) for r in map(det.score, val)]
-    return det, time.perf_counter() - t, {"seen": seen, "graph_threshold": max(val_alerts),
-                                          "val_alerts": val_alerts}
+    return det, time.perf_counter() - t
 
 
-def _programs(g: ProvenanceGraph) -> set[str]:
-    names = np.asarray(g.nodes["name"].to_pylist(), dtype=object)[g.node_types() == "process"]
-    return {program(n) for n in names}
+def rank_score(r) -> np.ndarray:
+    """One number per node that orders alerts as :meth:`GraphScore.rank_order` does
+    (new programs by novelty, then the classifier's alerts, then provenance, by
+    confidence), so alerts of different windows can be pooled."""
+    return r.confidence + (2.0 + r.novelty) * r.unseen - 2.0 * r.expanded
 
 
-def _novel(g: ProvenanceGraph, seen: set[str]) -> np.ndarray:
-    """Processes running a program no training graph ran."""
-    names = g.nodes["name"].to_pylist()
-    return np.array([t == "process" and program(n) not in seen
-                     for t, n in zip(g.node_types(), names, strict=True)], bool)
-
-
-def score_windows(det: AptDetector, windows: list[dict], proto: dict
+def score_windows(det: AptDetector, windows: list[dict]
                   ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """Score each window under the shipped rule (``"shipped"``) and the new-program
-    prototype (``"new_program"``); for each, one row per window and one row per alert,
-    labelled node or new-program process.
+    """Score each window; one row per window and one row per alert, labelled node or
+    new-program process.
 
     ``windows``: dicts with ``graph`` (no label column), ``bad`` (set of attack node
-    ids), ``kind`` and ``attack`` (graph truth or None). Prototype: a process whose
-    program never ran in a training graph is an alert too, ranked above the rest (by its
-    classifier confidence among them); the graph threshold is the most such alerts a
-    validation graph raised.
+    ids), ``kind`` and ``attack`` (graph truth or None).
     """
-    out: dict[str, tuple[list, list]] = {"shipped": ([], []), "new_program": ([], [])}
+    out: dict[str, tuple[list, list]] = {"detector": ([], [])}
     for w in windows:
         g = w["graph"]
         r = det.score(g)
         lab_full = np.isin(_ids(g), list(w["bad"])) if w["bad"] else np.zeros(g.n_nodes, bool)
         lab = _labels_on(r.graph, g, lab_full)
-        novel = _novel(r.graph, proto["seen"])
+        novel = r.unseen & (r.graph.node_types() == "process")
         ids, types = _ids(r.graph), r.graph.node_types()
         names = np.asarray(r.graph.nodes["name"].to_pylist(), dtype=object)
         for variant, alert, score, anomalous in (
-                ("shipped", r.alert, r.confidence, bool(r.anomalous)),
-                ("new_program", r.alert | novel, r.confidence + novel,
-                 int((r.alert | novel).sum()) > proto["graph_threshold"])):
+                ("detector", r.alert, rank_score(r), bool(r.anomalous)),):
             m = node_metrics(r.graph.edge_index(), r.graph.n_nodes, alert, lab, hops=2)
             rows, nodes = out[variant]
             rows.append({"graph": g.name, "kind": w["kind"], "attack": w["attack"],
@@ -180,6 +165,7 @@ def score_windows(det: AptDetector, windows: list[dict], proto: dict
                     "name": names[i], "class": r.classes[i], "predicted": r.predicted[i],
                     "confidence": float(r.confidence[i]), "score": float(score[i]),
                     "alert": bool(alert[i]), "label": bool(lab[i]), "new": bool(novel[i]),
+                    "expanded": bool(r.expanded[i]),
                     "window_rank": int((ranked >= score[i]).sum()) if alert[i] else None,
                     "score_rank": int((score >= score[i]).sum()),
                     "window_nodes": r.graph.n_nodes})
@@ -247,18 +233,17 @@ def summarise(rows: pd.DataFrame, nodes: pd.DataFrame, rank_kinds: tuple[str, ..
     return out
 
 
-def evaluate(det: AptDetector, proto: dict, windows: list[dict], fit_s: float,
+def evaluate(det: AptDetector, windows: list[dict], fit_s: float,
              n_train: int, n_val: int, rank_kinds: tuple[str, ...]) -> dict:
     t = time.perf_counter()
-    scored = score_windows(det, windows, proto)
+    scored = score_windows(det, windows)
     cal = det.detector_.calibration_
     return {"train_windows": n_train, "val_windows": n_val, "fit_s": round(fit_s, 1),
             "score_s": round(time.perf_counter() - t, 1), "programs": len(det.programs_),
             "node_threshold": det.detector_.node_threshold_,
             "graph_threshold": det.detector_.graph_threshold_,
             "val_alerts": cal["alerts_per_graph"], "val_nodes": cal["nodes"],
-            "new_program_graph_threshold": proto["graph_threshold"],
-            "new_program_val_alerts": proto["val_alerts"],
+            "node_fpr": cal.get("node_fpr"), "calibration_warnings": cal.get("warnings", []),
             **{k: summarise(r, n, rank_kinds) for k, (r, n) in scored.items()}}
 
 
@@ -302,9 +287,9 @@ def carbanak_windows(shared: Path, window: float, margin: float, holdout: float)
 def run_carbanak(data: dict, seed: int, params: dict) -> dict:
     pool = [LoadedGraph(w["graph"], Path("h3")) for w in data["windows"] if w["kind"] == "benign"]
     train, val = _split_graphs(pool, 0.2, seed)
-    det, fit_s, proto = _fit([x.graph for x in train], [x.graph for x in val], seed, params)
+    det, fit_s = _fit([x.graph for x in train], [x.graph for x in val], seed, params)
     test = [w for w in data["windows"] if w["kind"] in ("attack", "benign_test", "gray")]
-    return evaluate(det, proto, test, fit_s, len(train), len(val),
+    return evaluate(det, test, fit_s, len(train), len(val),
                     ("attack", "benign_test", "gray"))
 
 
@@ -337,15 +322,14 @@ def run_otrf(data: dict, test: str, seed: int, params: dict) -> dict:
     n_hold = max(1, round(0.2 * len(pool)))
     held = [pool[i] for i in sorted(order[:n_hold])]
     train, val = _split_graphs([pool[i] for i in sorted(order[n_hold:])], 0.25, seed)
-    det, fit_s, proto = _fit([x.graph for x in train], [x.graph for x in val], seed, params)
+    det, fit_s = _fit([x.graph for x in train], [x.graph for x in val], seed, params)
     windows = data[test]["windows"] + [{"graph": x.graph, "bad": set(), "kind": "benign_test",
                                         "attack": False} for x in held]
-    return evaluate(det, proto, windows, fit_s, len(train), len(val), ("attack", "unlabelled"))
+    return evaluate(det, windows, fit_s, len(train), len(val), ("attack", "unlabelled"))
 
 
 # ------------------------------------------------------------------------------ report
-VARIANTS = {"shipped": "as shipped (AptDetector defaults)",
-            "new_program": "prototype: processes of programs never run in training are alerts"}
+VARIANTS = {"detector": "AptDetector defaults"}
 
 
 def _ms(values: list[float], digits: int = 3) -> str:
@@ -408,8 +392,8 @@ def _rank_table(per_seed: dict[int, dict]) -> list[str]:
     lines = ["Labelled attack nodes: rank in their window's alert list / in the alerts "
              "pooled over all test windows (classifier confidence); `-` no alert (then its "
              "rank among all the window's nodes by confidence).", "",
-             "| node | " + " | ".join(f"seed {s} shipped | seed {s} prototype" for s in seeds)
-             + " |", "|---|" + "---|" * (2 * len(seeds))]
+             "| node | " + " | ".join(f"seed {s}" for s in seeds)
+             + " |", "|---|" + "---|" * len(seeds)]
     for (name, nid), by in keys.items():
         cells = []
         for s in seeds:
@@ -429,11 +413,12 @@ def _rank_table(per_seed: dict[int, dict]) -> list[str]:
     lines += ["", f"Seed {seeds[0]}: {r['train_windows']} training / {r['val_windows']} "
               f"validation windows ({r['val_nodes']} validation nodes), {r['programs']} "
               f"programs with their own class; node threshold {r['node_threshold']:.6f}, "
-              f"graph threshold {r['graph_threshold']} (validation alerts {r['val_alerts']}; "
-              f"prototype {r['new_program_graph_threshold']}, {r['new_program_val_alerts']}); "
-              f"fit {r['fit_s']} s, scoring {r['score_s']} s. Commonest alerts "
-              f"(class->predicted), attack windows: {r['shipped']['alert_classes_attack']}; "
-              f"benign held-out: {r['shipped']['alert_classes_benign']}.", ""]
+              f"(node_fpr {r['node_fpr']:.4g}), graph threshold {r['graph_threshold']} "
+              f"(validation alerts {r['val_alerts']}); fit {r['fit_s']} s, scoring "
+              f"{r['score_s']} s. Commonest alerts (class->predicted), attack windows: "
+              f"{r['detector']['alert_classes_attack']}; benign held-out: "
+              f"{r['detector']['alert_classes_benign']}. Calibration warnings: "
+              f"{r['calibration_warnings'] or 'none'}.", ""]
     return lines
 
 
@@ -455,11 +440,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--skip", choices=["carbanak", "otrf"], action="append", default=[])
     parser.add_argument("--out", type=Path, default=Path("/tmp/apt-real.json"))
     args = parser.parse_args(argv)
-    params = {"programs": 3, "prune": True, "vector_size": 32, "w2v_epochs": 10, "hidden": 32,
-              "gnn_epochs": 60, "n_estimators": 60, "node_fpr": 0.001, "n_jobs": args.n_jobs}
+    params: dict = {"n_jobs": args.n_jobs}  # everything else: AptDetector's defaults
+    defaults = AptDetector().__dict__
     for item in args.set:
         key, value = item.split("=", 1)
-        params[key] = type(params[key])(value) if key != "prune" else value == "true"
+        if key not in defaults:
+            sys.exit(f"error: --set {key}: not an AptDetector parameter ({', '.join(defaults)})")
+        if isinstance(defaults[key], bool):
+            params[key] = value.lower() == "true"
+        elif key == "node_fpr":
+            params[key] = None if value.lower() == "none" else float(value)
+        else:
+            params[key] = type(defaults[key])(value)
     result: dict = {
         "command": "python benchmarks/apt_real.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),

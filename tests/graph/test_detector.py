@@ -3,8 +3,8 @@ import pytest
 from _synth import run_graph
 
 from riskscope.exceptions import InputError, NotFittedError, ParameterError, SchemaError
-from riskscope.graph.detector import NodeTypeDetector
-from riskscope.graph.model import AptDetector
+from riskscope.graph.detector import MAX_THRESHOLD, NodeTypeDetector
+from riskscope.graph.model import NEW_PROGRAM, AptDetector, expand_alerts
 from riskscope.graph.store import EmbeddingStore
 from riskscope.graph.subgraph import alert_subgraph
 
@@ -22,9 +22,11 @@ def test_thresholds_come_from_validation_only():
     with pytest.raises(NotFittedError, match="calibrate"):
         det.alerts(F, t)
     Fv, tv = _blobs(1)
-    det.calibrate([Fv[:80], Fv[80:]], [tv[:80], tv[80:]])
+    with pytest.warns(UserWarning, match=r"fewer than 10 / node_fpr = 200"):
+        det.calibrate([Fv[:80], Fv[80:]], [tv[:80], tv[80:]])
     _, conf = det.score(Fv, tv)
     assert det.node_threshold_ == max(0.5, np.quantile(conf, 0.95))
+    assert det.calibration_["warnings"] and det.calibration_["known_nodes"] == 160
     assert det.calibration_["alerts_per_graph"] and det.graph_threshold_ == max(
         det.calibration_["alerts_per_graph"])
     # a process that looks like a file is an alert; an unseen type always is
@@ -33,13 +35,59 @@ def test_thresholds_come_from_validation_only():
     assert alert.tolist() == [True, True] and conf[1] == 1.0 and pred[0] == "file"
 
 
+def test_default_node_fpr_is_one_alert_per_validation_graph():
+    F, t = _blobs()
+    det = NodeTypeDetector(n_estimators=10, min_child_samples=5).fit([F], [t])
+    graphs = [(F[i::4], t[i::4]) for i in range(4)]  # 4 graphs of 40 nodes
+    with pytest.warns(UserWarning, match="validation nodes"):
+        det.calibrate([g[0] for g in graphs], [g[1] for g in graphs])
+    assert det.calibration_["node_fpr"] == pytest.approx(4 / 160)
+    # 10 / node_fpr = 400 nodes are enough: no warning
+    many = [(F[i::16], t[i::16]) for i in range(16)] * 25
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        det.calibrate([g[0] for g in many], [g[1] for g in many])
+    assert det.calibration_["warnings"] == []
+
+
+def test_node_threshold_stays_below_one_and_unseen_types_always_alert():
+    F, t = _blobs()
+    det = NodeTypeDetector(n_estimators=20, min_child_samples=5, node_fpr=0.01).fit([F], [t])
+    # validation mostly of a type never seen in training (confidence 1.0): before the
+    # fix the quantile was 1.0 and no node of a known type could alert any more
+    unseen = np.array(["socket"] * 150 + ["process"] * 10, dtype=object)
+    with pytest.warns(UserWarning):
+        det.calibrate([F], [unseen])
+    assert det.node_threshold_ < 1 and det.calibration_["known_nodes"] == 10
+    assert det.graph_threshold_ >= 150   # the unseen nodes alerted in validation
+    # a sure classifier, every validation node wrong: the quantile is above the cap
+    sure = NodeTypeDetector(n_estimators=300, learning_rate=1.0, min_child_samples=5,
+                            node_fpr=0.01).fit([F], [t])
+    swapped = np.where(t == "process", "file", "process").astype(object)
+    with pytest.warns(UserWarning):
+        sure.calibrate([F], [swapped])
+    assert sure.calibration_["confidence_quantile"] > MAX_THRESHOLD
+    assert sure.node_threshold_ == MAX_THRESHOLD < 1
+    alert, _, conf = sure.alerts(F, swapped)
+    hi = conf > MAX_THRESHOLD   # before the cap, these could never alert
+    assert hi.any() and alert[hi].all()
+    alert, _, conf = sure.alerts(F[:1], np.array(["pipe"], dtype=object))
+    assert alert[0] and conf[0] == 1.0
+    assert sure.known(np.array(["file", "pipe"], dtype=object)).tolist() == [True, False]
+
+
 def test_detector_save_load(tmp_path):
     F, t = _blobs()
-    det = NodeTypeDetector(n_estimators=10, min_child_samples=5).fit([F], [t]).calibrate([F], [t])
+    with pytest.warns(UserWarning):
+        det = NodeTypeDetector(n_estimators=10, min_child_samples=5).fit([F], [t]).calibrate(
+            [F], [t])
     det.save(tmp_path)
     back = NodeTypeDetector.load(tmp_path)
     assert np.array_equal(back.predict_proba(F), det.predict_proba(F))
     assert back.node_threshold_ == det.node_threshold_ and back.classes_ == det.classes_
+    assert back.node_fpr is None and back.n_jobs == 1
+    assert back.calibration_ == det.calibration_
 
 
 def test_detector_rejects_one_type():
@@ -78,7 +126,9 @@ def test_store_rejects_misaligned_vectors():
 def fitted():
     train = [run_graph(s)[0] for s in range(12)]
     val = [run_graph(s)[0] for s in range(12, 16)]
-    return AptDetector(w2v_epochs=3, gnn_epochs=30, n_estimators=20, seed=0).fit(train, val)
+    with pytest.warns(UserWarning, match="validation nodes"):  # 4 small validation graphs
+        return AptDetector(w2v_epochs=3, gnn_epochs=30, n_estimators=20, seed=0).fit(
+            train, val)
 
 
 def test_apt_detector_flags_the_attack_graph_not_benign(fitted):
@@ -87,8 +137,89 @@ def test_apt_detector_flags_the_attack_graph_not_benign(fitted):
     assert not any(r.anomalous for r in benign)
     assert all(r.anomalous for r in attack)
     frame = attack[0].alerts_frame()
-    assert frame["confidence"].is_monotonic_decreasing
-    assert (frame["class"] != frame["predicted"]).all()
+    tier = frame["reason"].map({"unseen": 0, "type": 1, "provenance": 2})
+    assert tier.is_monotonic_increasing
+    for reason, part in frame.groupby("reason"):
+        key = "novelty" if reason == "unseen" else "confidence"
+        assert part[key].is_monotonic_decreasing
+    new = frame[frame["reason"] == "unseen"]
+    assert (new["confidence"] == 1).all() and new["novelty"].between(0, 1).all()
+    assert (frame.loc[frame["reason"] != "unseen", "novelty"] == 0).all()
+    typed = frame[frame["reason"] == "type"]
+    assert (typed["class"] != typed["predicted"]).all()
+    # the payload (a program no training graph ran) is in the first tier
+    assert frame["class"].iloc[0] == NEW_PROGRAM
+    assert any(name.startswith("/tmp/") for name in new["name"])
+
+
+def test_unseen_program_is_its_own_class_and_alerts(fitted):
+    g = run_graph(101)[0]
+    names = g.nodes["name"].to_pylist()
+    grep = names.index("/usr/bin/grep")
+    names[grep] = "/opt/tools/zgrep-new"
+    import pyarrow as pa
+
+    renamed = g.with_node_column("name", pa.array(names))
+    r = fitted.score(renamed)
+    pos = r.graph.nodes["name"].to_pylist().index("/opt/tools/zgrep-new")
+    assert r.classes[pos] == NEW_PROGRAM and r.unseen[pos] and r.alert[pos]
+    assert r.alerts_frame()["name"].iloc[0] == "/opt/tools/zgrep-new"
+    # every other process ran a program the training graphs ran
+    assert r.unseen.sum() == 1
+    plain = fitted.score(g)
+    assert not plain.unseen.any() and NEW_PROGRAM not in set(plain.classes)
+
+
+def test_expansion_adds_descendants_only_in_anomalous_graphs(fitted, monkeypatch):
+    g, labels = run_graph(102, attack=True)
+    r = fitted.score(g)
+    assert r.anomalous and r.expanded.any()
+    assert (r.graph.node_types()[r.expanded] == "process").all()
+    assert not (r.expanded & (r.alert & ~r.expanded)).any()
+    names = np.asarray(r.graph.nodes["name"].to_pylist(), dtype=object)
+    assert "/usr/bin/curl" in set(names[r.expanded])  # the payload's downloader
+    assert np.array_equal(r.alert, expand_alerts(r.graph, r.alert & ~r.expanded))
+    monkeypatch.setattr(fitted.detector_, "graph_threshold_", 10**6)
+    quiet = fitted.score(g)
+    assert not quiet.anomalous and quiet.n_alerts > 0 and not quiet.expanded.any()
+    assert np.array_equal(quiet.alert, r.alert & ~r.expanded)
+
+
+def _tree():
+    from riskscope.graph.schema import GraphBuilder
+
+    b = GraphBuilder()
+    sh, curl, chmod, pay, tar, gz, make, cc = (b.node(n, "process", n) for n in (
+        "sh", "curl", "chmod", "payload", "tar", "gzip", "make", "cc"))
+    f = b.node("/tmp/payload", "file", "/tmp/payload")
+    lib = b.node("/lib/libc", "file", "/lib/libc")
+    for child in (curl, chmod, pay, make):
+        b.edge(sh, child, "start", 1)
+    b.edge(curl, f, "write", 2)
+    b.edge(chmod, f, "chmod", 3)
+    b.edge(pay, f, "exec", 4)
+    b.edge(pay, tar, "start", 5)
+    b.edge(tar, gz, "start", 6)
+    b.edge(make, cc, "start", 7)
+    b.edge(cc, lib, "read", 8)
+    g = b.build()
+    return g, np.asarray(g.nodes["id"].to_pylist(), dtype=object)
+
+
+def test_expand_alerts_follows_provenance():
+    g, ids = _tree()
+
+    def grown(*names):
+        return set(ids[expand_alerts(g, np.isin(ids, names))])
+    # down to tar and gzip, the payload's download and chmod, and sh (3 of 4 children)
+    assert grown("payload") == {"payload", "tar", "gzip", "curl", "chmod", "sh"}
+    assert grown("tar") == {"tar", "gzip", "payload"}      # payload's only child alerts
+    assert grown("cc") == {"cc", "make"}
+    assert grown("make") == {"make", "cc"}
+    assert grown("/lib/libc") == {"/lib/libc"}             # objects do not grow
+    # the root of the process tree (the session's shell) does not pull in everything
+    assert grown("sh") == {"sh"}
+    assert grown("sh", "payload") == {"sh", "payload", "tar", "gzip", "curl", "chmod"}
 
 
 def test_apt_detector_save_load_same_scores(fitted, tmp_path):
@@ -97,6 +228,16 @@ def test_apt_detector_save_load_same_scores(fitted, tmp_path):
     g = run_graph(200, attack=True)[0]
     a, b = fitted.score(g), back.score(g)
     assert np.array_equal(a.confidence, b.confidence) and a.anomalous == b.anomalous
+    assert np.array_equal(a.alert, b.alert) and np.array_equal(a.unseen, b.unseen)
+    assert back._params() == fitted._params() and back.known_programs_ == fitted.known_programs_
+    # a model saved before the new-program rule loads with the rule off
+    import json
+
+    info = json.loads((tmp_path / "m" / "model.json").read_text())
+    del info["known_programs"]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(info))
+    old = AptDetector.load(tmp_path / "m")
+    assert old.new_programs is False and NEW_PROGRAM not in set(old.score(g).classes)
     with pytest.raises(InputError, match="no apt model"):
         AptDetector.load(tmp_path)
 

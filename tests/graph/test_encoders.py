@@ -122,3 +122,44 @@ def test_context_encoder_needs_two_types():
     with pytest.raises(ParameterError, match="at least two types"):
         ContextEncoder(epochs=1).fit([np.zeros((2, 4), np.float32)], [g.edge_index()],
                                      [g.node_types()])
+
+
+def test_count_weighted_mean_equals_plain_mean_and_duplicated_edges():
+    g, x = _gnn_data()
+    ei = g.edge_index()
+    enc = ContextEncoder(hidden=8, epochs=10, seed=1).fit([x], [ei], [g.node_types()])
+    plain = enc.transform(x, ei)
+    assert np.allclose(enc.transform(x, ei, np.ones(ei.shape[1])), plain, atol=1e-5)
+    counts = np.random.default_rng(2).integers(1, 5, ei.shape[1])
+    weighted = enc.transform(x, ei, counts)
+    repeated = enc.transform(x, np.repeat(ei, counts, axis=1))
+    assert np.allclose(weighted, repeated, atol=1e-5)
+    assert not np.allclose(weighted, plain, atol=1e-3)   # the weights do matter
+    perm = np.random.default_rng(3).permutation(ei.shape[1])
+    assert np.allclose(enc.transform(x, ei[:, perm], counts[perm]), weighted, atol=1e-5)
+    with pytest.raises(ParameterError, match="one positive number per edge"):
+        enc.transform(x, ei, np.zeros(ei.shape[1]))
+
+
+def test_count_weighted_training_is_deterministic_and_matches_repeated_edges():
+    g, x = _gnn_data()
+    ei = g.edge_index()
+    counts = np.random.default_rng(4).integers(1, 4, ei.shape[1])
+    kw = {"hidden": 8, "epochs": 15, "seed": 1, "dropout": 0.0}
+    a = ContextEncoder(**kw).fit([x], [ei], [g.node_types()], [counts])
+    b = ContextEncoder(**kw).fit([x], [ei], [g.node_types()], [counts])
+    assert np.array_equal(a.transform(x, ei, counts), b.transform(x, ei, counts))
+    rep = ContextEncoder(**kw).fit([x], [np.repeat(ei, counts, axis=1)], [g.node_types()])
+    assert np.allclose(a.loss_, rep.loss_, atol=1e-4)
+
+
+def test_apt_detector_weights_gnn_by_pruning_counts():
+    from riskscope.graph.model import AptDetector
+    from riskscope.graph.prune import GraphPruner
+
+    g = GraphPruner().fit_transform(run_graph(7)[0])
+    det = AptDetector()
+    assert np.array_equal(det._weights(g), g.edges["count"].to_numpy())
+    assert (g.edges["count"].to_numpy() > 1).any()
+    assert AptDetector(count_weights=False)._weights(g) is None
+    assert det._weights(run_graph(7)[0]) is None   # unpruned: no counts, plain mean

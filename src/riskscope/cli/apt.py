@@ -32,6 +32,9 @@ def train(
         "--val-share", help="Share of benign graphs held out to set thresholds (0.2).")] = None,
     no_prune: Annotated[bool, typer.Option(
         "--no-prune", help="Keep every event (pruning ablation).")] = False,
+    node_fpr: Annotated[float | None, typer.Option(
+        "--node-fpr", help="Share of benign validation nodes allowed above the node "
+        "threshold (default: one per validation graph).")] = None,
 ) -> None:
     """Train on benign logs: encoders, GraphSAGE, LightGBM; thresholds on held-out graphs."""
     from riskscope.config import resolve
@@ -39,7 +42,7 @@ def train(
 
     st = state()
     cli = {"benign": tuple(benign), "format": fmt, "window": window, "val_share": val_share,
-           "prune": False if no_prune else None}
+           "prune": False if no_prune else None, "node_fpr": node_fpr}
     cfg = resolve(AptTrainConfig, cli=cli, file=st.file_section("apt"), section=None,
                   prefix="RISKSCOPE_APT_")
     run_dir = train_apt(cfg, st.settings(), progress=RichStageProgress())

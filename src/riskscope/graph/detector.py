@@ -4,20 +4,30 @@ a node it cannot recognise as its own type becomes an alert.
 The classifier is trained on benign training graphs only, with ``[semantic || context]``
 vectors as input and the node's type as the target. On new data a node whose predicted
 type differs from its real type, with threat confidence ``1 - P(real type)`` above the
-node threshold, is an alert; a node whose type never occurred in training is an alert
-with confidence 1. Alerts are ranked by confidence.
+node threshold, is an alert; a node whose type (class) never occurred in training is
+always an alert, with confidence 1. Alerts are ranked by confidence.
 
 Both thresholds are set on benign *validation* graphs, never on the data scored:
 
-* node threshold: the ``1 - node_fpr`` quantile of the validation nodes' confidence,
-  and at least ``min_confidence`` (0.5: the real type is then less likely than not);
-* graph threshold: the most alerts any validation graph raised; a graph with more is
-  anomalous.
+* node threshold: the ``1 - node_fpr`` quantile of the confidence of the validation
+  nodes of known classes, at least ``min_confidence`` (0.5: the real type is then less
+  likely than not) and at most :data:`MAX_THRESHOLD`. By default ``node_fpr`` is an alert
+  budget of one false node alert per benign graph, ``1 / (mean nodes per validation
+  graph)``: a fixed share such as 0.001 is a tenth of an alert in a 100-node graph and
+  dozens in a 50,000-node one (on the recorded suite 0.001 gave strict node F1 0.31).
+  Nodes of unseen classes are left out of the quantile: they alert anyway, and with
+  more of them than ``node_fpr`` of the nodes the quantile was 1.0 and nothing of a
+  known class could ever alert again (seen on the OTRF recordings). The cap below 1
+  keeps the same from happening through a classifier that is sure and wrong on many
+  validation nodes;
+* graph threshold: the most alerts any validation graph raised (unseen classes
+  included); a graph with more is anomalous.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +36,11 @@ import numpy as np
 from riskscope.exceptions import NotFittedError, ParameterError
 from riskscope.models._base import check_params
 
-__all__ = ["NodeTypeDetector"]
+__all__ = ["MAX_THRESHOLD", "NodeTypeDetector"]
+
+#: Highest node threshold: a node of a known class whose real type the classifier gives
+#: a probability below one in a million, and predicts as another type, always alerts.
+MAX_THRESHOLD = 1 - 1e-6
 
 
 class NodeTypeDetector:
@@ -36,12 +50,17 @@ class NodeTypeDetector:
     ----------
     n_estimators, num_leaves, learning_rate, min_child_samples :
         LightGBM's.
-    node_fpr : float
-        Share of benign validation nodes allowed above the node threshold.
+    node_fpr : float or None
+        Share of benign validation nodes (of known classes) allowed above the node
+        threshold. None (default): one per validation graph, ``1 / (mean nodes per
+        validation graph)``.
     min_confidence : float
         Lower bound of the node threshold.
     seed : int
     n_jobs : int
+        LightGBM threads. 1 by default: the thread count changes LightGBM's results
+        (float summation order), and two threads were several times slower on a busy
+        2-core machine.
 
     Attributes
     ----------
@@ -49,7 +68,10 @@ class NodeTypeDetector:
     node_threshold_ : float
     graph_threshold_ : int
     calibration_ : dict
-        What the thresholds were set from (validation graphs, nodes, alerts per graph).
+        What the thresholds were set from: validation graphs, nodes, nodes of known
+        classes, the ``node_fpr`` used, the quantile, alerts per graph and
+        ``warnings`` (a list of lines; one when there are fewer than ``10 / node_fpr``
+        validation nodes of known classes, too few for the quantile to be stable).
 
     Examples
     --------
@@ -69,7 +91,7 @@ class NodeTypeDetector:
         "num_leaves": ("int", 2, None),
         "learning_rate": ("float", 1e-6, 1),
         "min_child_samples": ("int", 1, None),
-        "node_fpr": ("float", 0, 1),
+        "node_fpr": ("float", 0, 1),  # or None: see the class docstring
         "min_confidence": ("float", 0, 1),
         "seed": ("int", 0, None),
         "n_jobs": ("int", 1, None),
@@ -77,8 +99,8 @@ class NodeTypeDetector:
 
     def __init__(self, *, n_estimators: int = 60, num_leaves: int = 31,
                  learning_rate: float = 0.1, min_child_samples: int = 20,
-                 node_fpr: float = 0.001, min_confidence: float = 0.5, seed: int = 0,
-                 n_jobs: int = 2) -> None:
+                 node_fpr: float | None = None, min_confidence: float = 0.5,
+                 seed: int = 0, n_jobs: int = 1) -> None:
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
         self.learning_rate = learning_rate
@@ -91,7 +113,8 @@ class NodeTypeDetector:
     def fit(self, features: Sequence[np.ndarray], types: Sequence[np.ndarray]
             ) -> NodeTypeDetector:
         """Train on the nodes of benign training graphs."""
-        check_params(self, self._rules)
+        check_params(self, {k: r for k, r in self._rules.items()
+                            if not (k == "node_fpr" and self.node_fpr is None)})
         import lightgbm as lgb
 
         X = np.concatenate([np.asarray(f, np.float32) for f in features])
@@ -129,8 +152,14 @@ class NodeTypeDetector:
         threads = max(1, min(self.n_jobs, X.shape[0] // 20_000))
         return self.booster_.predict(X, num_threads=threads)
 
+    def known(self, types: np.ndarray) -> np.ndarray:
+        """Whether each node's type (class) occurred in training."""
+        self._check()
+        return np.isin(np.asarray(types, dtype=object), np.array(self.classes_, dtype=object))
+
     def score(self, features: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted type and threat confidence ``1 - P(real type)`` of every node."""
+        """Predicted type and threat confidence ``1 - P(real type)`` of every node
+        (1 for a type never seen in training)."""
         proba = self.predict_proba(features)
         classes = np.array(self.classes_, dtype=object)
         types = np.asarray(types, dtype=object)
@@ -143,13 +172,20 @@ class NodeTypeDetector:
 
     def alerts(self, features: np.ndarray, types: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(is_alert, predicted type, confidence)`` per node (needs :meth:`calibrate`)."""
+        """``(is_alert, predicted type, confidence)`` per node (needs :meth:`calibrate`).
+
+        A node alerts when its type is unseen, or when it is predicted as another type
+        with confidence above the node threshold.
+        """
         if not hasattr(self, "node_threshold_"):
             raise NotFittedError("NodeTypeDetector has no thresholds; call calibrate with "
                                  "benign validation graphs first.")
         pred, conf = self.score(features, types)
+        return self._alert(pred, conf, types), pred, conf
+
+    def _alert(self, pred: np.ndarray, conf: np.ndarray, types: np.ndarray) -> np.ndarray:
         types = np.asarray(types, dtype=object)
-        return (pred != types) & (conf > self.node_threshold_), pred, conf
+        return ((pred != types) & (conf > self.node_threshold_)) | ~self.known(types)
 
     def calibrate(self, features: Sequence[np.ndarray], types: Sequence[np.ndarray]
                   ) -> NodeTypeDetector:
@@ -158,15 +194,31 @@ class NodeTypeDetector:
         if not features:
             raise ParameterError("NodeTypeDetector.calibrate needs at least one benign "
                                  "validation graph.")
+        if self.node_fpr is not None:
+            check_params(self, {"node_fpr": self._rules["node_fpr"]})
         scored = [self.score(f, t) for f, t in zip(features, types, strict=True)]
-        conf = np.concatenate([c for _, c in scored])
-        q = float(np.quantile(conf, 1 - self.node_fpr)) if len(conf) else 0.0
-        self.node_threshold_ = max(self.min_confidence, q)
-        per_graph = [int(((p != np.asarray(t, dtype=object)) & (c > self.node_threshold_)).sum())
+        known = np.concatenate([self.known(t) for t in types])
+        conf = np.concatenate([c for _, c in scored])[known]
+        n_nodes = len(known)
+        fpr = (self.node_fpr if self.node_fpr is not None
+               else min(1.0, len(scored) / max(n_nodes, 1)))
+        q = float(np.quantile(conf, 1 - fpr)) if len(conf) else 0.0
+        self.node_threshold_ = min(max(self.min_confidence, q), MAX_THRESHOLD)
+        per_graph = [int(self._alert(p, c, t).sum())
                      for (p, c), t in zip(scored, types, strict=True)]
         self.graph_threshold_ = max(per_graph)
-        self.calibration_ = {"graphs": len(per_graph), "nodes": int(len(conf)),
-                             "confidence_quantile": q, "alerts_per_graph": per_graph}
+        notes = []
+        if len(conf) < 10 / max(fpr, 1e-12):
+            notes.append(f"only {len(conf)} benign validation nodes of known classes for "
+                         f"node_fpr={fpr:.3g} (fewer than 10 / node_fpr = "
+                         f"{10 / max(fpr, 1e-12):.0f}): the node threshold rests on under "
+                         "10 nodes above it; add validation graphs or raise node_fpr.")
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=2)
+        self.calibration_ = {"graphs": len(per_graph), "nodes": int(n_nodes),
+                             "known_nodes": int(len(conf)), "node_fpr": fpr,
+                             "confidence_quantile": q, "alerts_per_graph": per_graph,
+                             "warnings": notes}
         return self
 
     def is_anomalous(self, n_alerts: int) -> bool:

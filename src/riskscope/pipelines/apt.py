@@ -48,14 +48,23 @@ class AptTrainConfig(BaseModel):
                              "out to set the alert thresholds.")
     programs: int = Field(3, ge=0, description="Programs run in at least this many "
                           "training graphs get their own class; 0: plain node types.")
+    new_programs: bool = Field(True, description="A process running a program no "
+                               "training graph ran always alerts (class process:new).")
+    expand: bool = Field(True, description="In anomalous graphs, also alert the processes "
+                         "an alerted process started and the writers of what it executed.")
+    count_weights: bool = Field(True, description="Weight GraphSAGE's neighbour mean by "
+                                "pruning's edge counts.")
     prune: bool = True
     vector_size: int = Field(32, ge=2)
     w2v_epochs: int = Field(10, ge=1)
     hidden: int = Field(32, ge=2)
     gnn_epochs: int = Field(60, ge=1)
     n_estimators: int = Field(60, ge=1)
-    node_fpr: float = Field(0.001, ge=0, lt=1)
-    n_jobs: int = Field(2, ge=1, description="Threads for GraphSAGE and LightGBM.")
+    node_fpr: float | None = Field(None, ge=0, lt=1, description="Share of benign "
+                                   "validation nodes above the node threshold; default "
+                                   "one per validation graph.")
+    n_jobs: int = Field(1, ge=1, description="Threads for GraphSAGE and LightGBM (the "
+                        "thread count changes LightGBM's results).")
 
 
 class AptDetectConfig(BaseModel):
@@ -186,7 +195,9 @@ def _fit(s: dict[str, Any]) -> None:
     cfg: AptTrainConfig = s["config"]
     run = s["run"]
     train, val = _split_graphs(s["graphs"], cfg.val_share, run.seed)
-    det = AptDetector(programs=cfg.programs, prune=cfg.prune, vector_size=cfg.vector_size,
+    det = AptDetector(programs=cfg.programs, new_programs=cfg.new_programs,
+                      expand=cfg.expand, count_weights=cfg.count_weights,
+                      prune=cfg.prune, vector_size=cfg.vector_size,
                       w2v_epochs=cfg.w2v_epochs, hidden=cfg.hidden, gnn_epochs=cfg.gnn_epochs,
                       n_estimators=cfg.n_estimators, node_fpr=cfg.node_fpr, seed=run.seed,
                       n_jobs=cfg.n_jobs)
@@ -231,6 +242,7 @@ def _save_model(s: dict[str, Any]) -> None:
         node_threshold=det.detector_.node_threshold_,
         graph_threshold=det.detector_.graph_threshold_,
         val_alerts_max=max(cal["alerts_per_graph"]),
+        val_nodes=cal["nodes"],
         edges_before=int(pt["edges_before"].fillna(0).sum()),
         edges_after=int(pt["edges_after"].fillna(0).sum()))
 

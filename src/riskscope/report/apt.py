@@ -81,14 +81,23 @@ def build_train_report(s: dict[str, Any]) -> Report:
             "final training loss": round(ctx.loss_[-1], 5) if getattr(ctx, "loss_", None)
             else None})
     cal = det.detector_.calibration_
-    rep.section("Thresholds", intro=(
+    fpr = cal.get("node_fpr", det.detector_.node_fpr)
+    sec = rep.section("Thresholds", intro=(
         "A node is an alert when LightGBM predicts another type than its own with threat "
-        "confidence 1 - P(own type) above the node threshold: the larger of 0.5 and the "
-        f"{1 - det.detector_.node_fpr:.3%} quantile of the validation nodes' confidence. "
-        "A graph is anomalous when it raises more alerts than any validation graph did.")
-    ).kv({"validation graphs": cal["graphs"], "validation nodes": cal["nodes"],
-          "confidence quantile": cal["confidence_quantile"],
-          "alerts per validation graph": ", ".join(map(str, cal["alerts_per_graph"]))})
+        "confidence 1 - P(own type) above the node threshold (the larger of 0.5 and the "
+        f"{1 - fpr:.3%} quantile of the confidence of validation nodes of known classes, "
+        "capped below 1), or when its class never occurred in training (a process of a "
+        "program no training graph ran: process:new). A graph is anomalous when it "
+        "raises more alerts than any validation graph did; in an anomalous graph the "
+        "processes an alerted process started and the writers of the files it executed "
+        "become alerts too.")
+    )
+    sec.kv({"validation graphs": cal["graphs"], "validation nodes": cal["nodes"],
+            "validation nodes of known classes": cal.get("known_nodes", cal["nodes"]),
+            "node_fpr": fpr, "confidence quantile": cal["confidence_quantile"],
+            "alerts per validation graph": ", ".join(map(str, cal["alerts_per_graph"]))})
+    for note in cal.get("warnings", []):
+        sec.note(note, level="warn")
     rep.section("Other benchmarks", intro=_STREAMSPOT_DARPA)
     return rep
 
@@ -118,8 +127,10 @@ def build_detect_report(s: dict[str, Any]) -> Report:
         v.sort_values(["anomalous", "alerts"], ascending=False), caption="Graphs",
         collapsed=len(v) > 30)
     alerts = s["alerts"]
-    sec = rep.section("Alerts", intro="Nodes whose predicted type disagrees with their own, "
-                      "ranked by threat confidence 1 - P(own type).")
+    sec = rep.section("Alerts", intro="Ranked: processes of programs never seen in training "
+                      "(reason 'unseen'), then nodes whose predicted type disagrees with their "
+                      "own, by threat confidence 1 - P(own type) ('type'), then processes "
+                      "reached from those along provenance in anomalous graphs ('provenance').")
     if alerts.empty:
         sec.note("No alerts.")
     else:
