@@ -139,6 +139,14 @@ def ids_flow_facts(model: Any, flow: pd.DataFrame, *, subject: str, top: int = 5
     return FactTable("ids", subject, facts)
 
 
+#: The detector's alert reasons (``alerts.parquet`` column ``reason``) in words.
+_APT_REASONS = {
+    "unseen": "a program no benign training graph ran",
+    "type": "its behaviour does not look like its own node type",
+    "provenance": "started by, or wrote a file run by, an alerted process",
+}
+
+
 def apt_alert_facts(alert: Mapping[str, Any], *, node_threshold: float,
                     graph_alerts: int, graph_threshold: int, anomalous: bool,
                     model_id: str, neighbours: Sequence[str] = (),
@@ -165,6 +173,8 @@ def apt_alert_facts(alert: Mapping[str, Any], *, node_threshold: float,
         Fact("threshold", "threshold", "node threshold", float(node_threshold),
              detail={"chosen_on": "benign validation graphs"}),
         Fact("rank", "attribute", "alert rank", int(alert["rank"])),
+        Fact("reason", "attribute", "why it alerts",
+             _APT_REASONS.get(str(alert.get("reason", "type")), str(alert.get("reason")))),
         Fact("node_type", "attribute", "node type", str(alert["class"])),
         Fact("predicted_type", "attribute", "expected type", str(alert["predicted"])),
         Fact("graph_verdict", "attribute", "graph verdict",
