@@ -89,6 +89,24 @@ CATEGORIES = ["A11", "A12", "A14", "A32", "A34", "A43", "< 0 DM", "no checking",
 ATTACK_CLASSES = ["DDoS", "PortScan", "Bot", "DoS Hulk", "FTP-Patator", "SSH-Patator"]
 
 
+def sample_credit(decision: str = "deny", **extra: Fact) -> FactTable:
+    """A small hand-made credit decision (one reason, three contributions) plus ``extra``."""
+    facts = [
+        Fact("d", "decision", "decision", decision),
+        Fact("p", "probability", "P(bad)", 0.6234),
+        Fact("t", "threshold", "cut-off", 0.5),
+        Fact("r1", "reason", "reason 1", "Duration of credit too long", direction="up",
+             detail={"feature": "duration_months", "rank": 1}),
+        Fact("c1", "contribution", "duration_months", 0.4123, direction="up",
+             feature_value=48),
+        Fact("c2", "contribution", "savings_status", -0.0871, direction="down",
+             feature_value="A65"),
+        Fact("c3", "contribution", "credit_amount", 0.2, direction="up", feature_value=12500),
+        *extra.values(),
+    ]
+    return FactTable("credit", "applicant 7", facts)
+
+
 def _sha(s: str) -> str:
     return hashlib.sha256(s.encode()).hexdigest()
 

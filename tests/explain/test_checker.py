@@ -12,6 +12,7 @@ from _fake_llm import (
     make_guard,
     paraphrase,
     random_facts,
+    sample_credit,
     wrong_value,
 )
 
@@ -35,19 +36,7 @@ VOC = {"duration_months": ["loan duration", "Duration of credit too long"],
 
 @pytest.fixture
 def credit() -> FactTable:
-    return FactTable("credit", "applicant 7", [
-        Fact("d", "decision", "decision", "deny"),
-        Fact("p", "probability", "P(bad)", 0.6234),
-        Fact("t", "threshold", "cut-off", 0.5),
-        Fact("s", "score", "score", 612.4, unit="points"),
-        Fact("r1", "reason", "reason 1", "Duration of credit too long", direction="up",
-             detail={"feature": "duration_months", "rank": 1}),
-        Fact("c1", "contribution", "duration_months", 0.4123, direction="up",
-             feature_value=48),
-        Fact("c2", "contribution", "savings_status", -0.0871, direction="down",
-             feature_value="A65"),
-        Fact("c3", "contribution", "credit_amount", 0.2, direction="up", feature_value=12500),
-    ])
+    return sample_credit(s=Fact("s", "score", "score", 612.4, unit="points"))
 
 
 def _kinds(text: str, facts: FactTable, **kw) -> list[str]:

@@ -6,7 +6,7 @@ import random
 import re
 
 import pytest
-from _fake_llm import VOCAB, injection_payloads, random_facts
+from _fake_llm import VOCAB, injection_payloads, random_facts, sample_credit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,21 +18,7 @@ from riskscope.explain.narrate import Span, TemplateNarrator, format_value
 CHECKERS = {d: Checker(vocabulary=v) for d, v in VOCAB.items()}
 
 
-def _credit(decision: str = "deny", **extra: Fact) -> FactTable:
-    facts = [
-        Fact("d", "decision", "decision", decision),
-        Fact("p", "probability", "P(bad)", 0.6234),
-        Fact("t", "threshold", "cut-off", 0.5),
-        Fact("r1", "reason", "reason 1", "Duration of credit too long", direction="up",
-             detail={"feature": "duration_months", "rank": 1}),
-        Fact("c1", "contribution", "duration_months", 0.4123, direction="up",
-             feature_value=48),
-        Fact("c2", "contribution", "savings_status", -0.0871, direction="down",
-             feature_value="A65"),
-        Fact("c3", "contribution", "credit_amount", 0.2, direction="up", feature_value=12500),
-        *extra.values(),
-    ]
-    return FactTable("credit", "applicant 7", facts)
+_credit = sample_credit
 
 
 def test_credit_denial_report_reads_as_expected():
