@@ -122,8 +122,8 @@ def ask(
     llm_base_url: BaseUrlOpt = None, llm_model: ModelOpt = None, llm_timeout: TimeoutOpt = 10.0,
     llm_allow_remote: RemoteOpt = False, llm_local: LocalOpt = False,
 ) -> None:
-    """Answer a question about an explained decision (whitelisted intents only; an LLM may
-    only propose which intent)."""
+    """Answer a question about an explained decision (whitelisted intents; an LLM only picks one).
+    """
     from riskscope.pipelines.explain import ask as ask_
 
     ans = ask_(question, run, subject=subject,
