@@ -4,14 +4,15 @@ find the run -> read its applicants -> protected groups (all checked before anyt
 recorded) -> decide -> audit -> report.
 
 A ``credit run`` saves its final scorecard with the approve/decline cut-off
-(``model/model.json``) and records which data it read, but no per-applicant decisions.
-So this pipeline re-reads the run's own data with the run's reading rules (the same
-file, checked by its SHA-256, or the bundled German credit), scores every applicant with
-the saved model and audits those decisions against the known outcomes. Those are the
-decisions the saved model makes for the applicants it was fitted on: in-sample, so the
-error rates (TPR, FPR) are optimistic for every group alike; the report says so. When the
-run holds out-of-fold predictions (``tables/oof_predictions.parquet``: ``row``, ``p_bad``
-and optionally ``repeat``), those are used instead, with the same cut-off.
+(``model/model.json``) and the out-of-fold P(bad) of every applicant
+(``tables/oof_predictions.parquet``: ``repeat``, ``row``, ``y``, ``p_bad``): predictions no
+model made on a row it saw. This pipeline re-reads the run's own data with the run's
+reading rules (the same file, checked by its SHA-256, or the bundled German credit) for
+the protected attributes and outcomes, and audits the decisions of the first repeat's
+out-of-fold predictions at the saved cut-off. A run saved before those predictions were
+kept is audited on the decisions its scorecard makes for the applicants it was fitted on:
+in-sample, so the error rates (TPR, FPR) are optimistic for every group alike; the
+report says so.
 
 Mapping (credit): ``y`` is 1 = bad; the favourable decision is approve and the
 favourable outcome is good, so TPR = approval rate among applicants who turned out good
