@@ -17,6 +17,8 @@ __all__ = [
     "ConfigError",
     "RunError",
     "NotFittedError",
+    "LLMError",
+    "LLMBlockedError",
 ]
 
 
@@ -46,3 +48,11 @@ class RunError(RiskscopeError):
 
 class NotFittedError(RiskscopeError, AttributeError):
     """An estimator was used before ``fit``."""
+
+
+class LLMError(RiskscopeError):
+    """An LLM request failed: unreachable, timed out, HTTP error or malformed reply."""
+
+
+class LLMBlockedError(LLMError):
+    """A request was not sent because the PII guard found a value of the record in it."""

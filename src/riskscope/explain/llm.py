@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from riskscope.exceptions import InputError, ParameterError, RiskscopeError
+from riskscope.exceptions import InputError, LLMBlockedError, LLMError, ParameterError
 from riskscope.explain.checker import Checker, CheckResult, is_safe_text, is_safe_value
 from riskscope.explain.facts import FactTable
 from riskscope.explain.narrate import Narrative, TemplateNarrator
@@ -69,13 +69,6 @@ SYSTEM_PROMPT = (
 )
 _WITHHELD = "[withheld]"
 
-
-class LLMError(RiskscopeError):
-    """An LLM request failed: unreachable, timed out, HTTP error or malformed reply."""
-
-
-class LLMBlockedError(LLMError):
-    """A request was not sent because the PII guard found a value of the record in it."""
 
 
 class ChatClient(Protocol):
