@@ -252,9 +252,10 @@ def explain_credit(model: str | os.PathLike[str], *, data: str | os.PathLike[str
     raw = a.raw.reset_index(drop=True) if a.raw is not None else X
     raw.index = X.index
     coders_path = path.parent / "reasons.json"
+    saved = orjson.loads(coders_path.read_bytes()) if coders_path.is_file() else {}
     coder = None
-    if coders_path.is_file() and method in orjson.loads(coders_path.read_bytes()):
-        coder = ReasonCoder.from_dict(m, orjson.loads(coders_path.read_bytes())[method])
+    if method in saved:
+        coder = ReasonCoder.from_dict(m, saved[method])
     elif record is not None and method != "points_below_max":
         raise InputError(f"The model at '{path.parent}' has no saved {method} reference "
                          "(model/reasons.json); re-run `credit run`, or use --method "
@@ -553,9 +554,9 @@ def ask(question: str, run: str | os.PathLike[str], *, subject: str | None = Non
     src = rec.get("source") or {}
     metrics = None
     if src.get("model_id"):
+        cat = Catalog(settings.runs_dir)
         try:
-            values = Catalog(settings.runs_dir).metrics(
-                Catalog(settings.runs_dir).resolve_id(src["model_id"]))
+            values = cat.metrics(cat.resolve_id(src["model_id"]))
         except RunError:
             values = {}
         keep = {k: v for k, v in values.items() if k.endswith(("roc_auc", "auc", "macro_f1",
