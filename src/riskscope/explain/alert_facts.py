@@ -18,28 +18,19 @@ analyst can still correlate.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from riskscope.exceptions import SchemaError
-from riskscope.explain.facts import Fact, FactTable
+from riskscope.explain.facts import Fact, FactTable, record_hash
 
 __all__ = ["apt_alert_facts", "ids_flow_facts", "tree_contributions"]
 
 #: Flow columns that identify hosts or conversations: pseudonymised, never features.
 IDS_IDENTIFIERS = ("Flow ID", "Source IP", "Destination IP", "Src IP", "Dst IP")
-
-
-def _record_hash(record: Mapping[str, Any]) -> str:
-    # numpy scalars as Python ones; timestamps and other objects as text; NaN as null
-    clean = {str(k): v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
-    raw = orjson.dumps(clean, default=str, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(raw).hexdigest()
 
 
 def tree_contributions(detector: Any, Z: np.ndarray) -> np.ndarray | None:
@@ -135,7 +126,7 @@ def ids_flow_facts(model: Any, flow: pd.DataFrame, *, subject: str, top: int = 5
                               detail={"pseudonymised": True}))
     facts.append(Fact("model", "model", "model", str(model.model_id)))
     record = {c: flow.iloc[0][c] for c in flow.columns}
-    facts.append(Fact("data", "data", "record sha256", _record_hash(record)))
+    facts.append(Fact("data", "data", "record sha256", record_hash(record)))
     return FactTable("ids", subject, facts)
 
 
@@ -187,5 +178,5 @@ def apt_alert_facts(alert: Mapping[str, Any], *, node_threshold: float,
     for i, nb in enumerate(neighbours[:5], start=1):
         facts.append(Fact(f"n{i}", "attribute", "neighbour", hide(str(nb))))
     facts.append(Fact("model", "model", "model", str(model_id)))
-    facts.append(Fact("data", "data", "record sha256", _record_hash(dict(alert))))
+    facts.append(Fact("data", "data", "record sha256", record_hash(dict(alert))))
     return FactTable("apt", subject, facts)

@@ -36,7 +36,7 @@ import orjson
 import pandas as pd
 
 from riskscope.exceptions import ParameterError, SchemaError
-from riskscope.explain.facts import Fact, FactTable
+from riskscope.explain.facts import Fact, FactTable, record_hash
 from riskscope.explain.reasons import GERMAN_PROTECTED, ReasonCoder, readable_value
 
 __all__ = ["credit_fact_table", "credit_fact_tables", "model_version", "record_hash"]
@@ -48,19 +48,6 @@ def _plain(v: Any) -> Any:
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return None
     return v.item() if hasattr(v, "item") else v
-
-
-def record_hash(record: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of a record's canonical JSON: sorted keys, plain values, NaN as null.
-
-    Examples
-    --------
-    >>> from riskscope.explain.credit_facts import record_hash
-    >>> record_hash({"b": 1, "a": float("nan")}) == record_hash({"a": None, "b": 1})
-    True
-    """
-    plain = {str(k): _plain(v) for k, v in record.items()}
-    return hashlib.sha256(orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def model_version(model: Any, model_file: str | os.PathLike[str] | None = None,

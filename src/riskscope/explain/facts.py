@@ -23,7 +23,7 @@ import orjson
 
 from riskscope.exceptions import SchemaError
 
-__all__ = ["DIRECTIONS", "DOMAINS", "FACT_KINDS", "Fact", "FactTable"]
+__all__ = ["DIRECTIONS", "DOMAINS", "FACT_KINDS", "Fact", "FactTable", "record_hash"]
 
 #: What a fact can be.
 #:
@@ -239,3 +239,27 @@ class FactTable:
     def digest(self) -> str:
         """SHA-256 of :meth:`to_json` (hex): what a report or an LLM exchange cites."""
         return hashlib.sha256(self.to_json()).hexdigest()
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a record's canonical JSON: sorted keys, numpy scalars as Python
+    values, NaN and missing values as null, anything else (timestamps) as its text.
+
+    The ``data`` fact of every builder (credit applicant, ids flow, apt alert).
+
+    Examples
+    --------
+    >>> record_hash({"b": 1, "a": float("nan")}) == record_hash({"a": None, "b": 1})
+    True
+    """
+    import pandas as pd
+
+    def plain(v: Any) -> Any:
+        if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
+            return None
+        return v.item() if hasattr(v, "item") else v
+
+    clean = {str(k): plain(v) for k, v in record.items()}
+    return hashlib.sha256(orjson.dumps(clean, default=str,
+                                       option=orjson.OPT_SORT_KEYS)).hexdigest()
+

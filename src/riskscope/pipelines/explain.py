@@ -526,7 +526,6 @@ def ask(question: str, run: str | os.PathLike[str], *, subject: str | None = Non
     from riskscope.explain.ask import AskContext, answer, parse_question, propose_intent
     from riskscope.explain.pii import OutboundGuard
     from riskscope.explain.review import ReviewBook
-    from riskscope.report.catalog import Catalog
 
     settings = settings or Settings()
     folder = _explain_folder(str(run), settings)
@@ -552,35 +551,50 @@ def ask(question: str, run: str | os.PathLike[str], *, subject: str | None = Non
     facts = FactTable.from_dict(rec["facts"])
     vocab = rec.get("vocabulary") or {}
     src = rec.get("source") or {}
-    metrics = None
-    if src.get("model_id"):
-        cat = Catalog(settings.runs_dir)
-        try:
-            values = cat.metrics(cat.resolve_id(src["model_id"]))
-        except RunError:
-            values = {}
-        keep = {k: v for k, v in values.items() if k.endswith(("roc_auc", "auc", "macro_f1",
-                                                                "cutoff"))}
-        if keep:
-            metrics = FactTable(facts.domain, "model", [Fact("decision", "decision", "model",
-                                                             "metrics")] + [
-                Fact(f"m{i}", "metric", k, float(v)) for i, k_v in enumerate(sorted(
-                    keep.items())[:8]) for k, v in [k_v]])
-    credit = src.get("kind") == "credit"
-    ctx = AskContext(facts, vocab, what_if=_what_if(src, settings) if credit else None,
-                     metrics=metrics,
-                     fairness=_fairness(src["model_id"], settings) if credit else None,
-                     similar=_similar(rec, settings))
     if llm is None or not llm.enabled:
-        return answer(parse_question(question, list(vocab)), ctx)
-    import hashlib
+        intent = parse_question(question, list(vocab))
+    else:
+        import hashlib
 
-    client = llm.client()
-    intent, why = propose_intent(question, list(vocab), client, guard=OutboundGuard([]))
-    sha = hashlib.sha256(question.encode("utf-8")).hexdigest()
-    ReviewBook(settings.runs_dir).log_exchange(
-        run_id=folder.name, subject=rec["subject"], backend="llama.cpp" if llm.local else
-        "openai", model=str(getattr(client, "model", "")), prompt_sha256=sha,
-        response_sha256=None, verdict="intent accepted" if why is None else "intent rejected",
-        used="llm intent" if why is None else "rules", reasons=[why] if why else [])
+        client = llm.client()
+        intent, why = propose_intent(question, list(vocab), client, guard=OutboundGuard([]))
+        ReviewBook(settings.runs_dir).log_exchange(
+            run_id=folder.name, subject=rec["subject"],
+            backend="llama.cpp" if llm.local else "openai",
+            model=str(getattr(client, "model", "")),
+            prompt_sha256=hashlib.sha256(question.encode("utf-8")).hexdigest(),
+            response_sha256=None,
+            verdict="intent accepted" if why is None else "intent rejected",
+            used="llm intent" if why is None else "rules", reasons=[why] if why else [])
+    # Only what the intent needs is loaded: a "why" never reads the model or the catalog.
+    credit = src.get("kind") == "credit"
+    need = intent.name
+    ctx = AskContext(
+        facts, vocab,
+        what_if=_what_if(src, settings) if credit and need == "what_if" else None,
+        metrics=_metrics(facts, src, settings) if need == "model_metrics" else None,
+        fairness=_fairness(src["model_id"], settings)
+        if credit and need == "group_fairness" else None,
+        similar=_similar(rec, settings) if need == "similar_cases" else None)
     return answer(intent, ctx)
+
+
+def _metrics(facts: FactTable, src: dict[str, Any], settings: Settings) -> FactTable | None:
+    """Model-level figures (AUC, macro-F1, cut-off) of the run the decision's model came
+    from, as metric facts."""
+    from riskscope.report.catalog import Catalog
+
+    if not src.get("model_id"):
+        return None
+    cat = Catalog(settings.runs_dir)
+    try:
+        values = cat.metrics(cat.resolve_id(src["model_id"]))
+    except RunError:
+        return None
+    keep = sorted((k, v) for k, v in values.items()
+                  if k.endswith(("roc_auc", "auc", "macro_f1", "cutoff")))[:8]
+    if not keep:
+        return None
+    return FactTable(facts.domain, "model", [
+        Fact("decision", "decision", "model", "metrics"),
+        *[Fact(f"m{i}", "metric", k, float(v)) for i, (k, v) in enumerate(keep)]])
