@@ -88,6 +88,42 @@ def test_detector_save_load(tmp_path):
     assert back.node_threshold_ == det.node_threshold_ and back.classes_ == det.classes_
     assert back.node_fpr is None and back.n_jobs == 1
     assert back.calibration_ == det.calibration_
+    assert back.early_stop_ == det.early_stop_ and back.early_stop_margin == 5.0
+
+
+def _three(seed=0, n=200):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0, 0], [3, 0], [0, 3]], np.float32)
+    y = rng.integers(0, 3, n)
+    F = (centres[y] + rng.normal(0, 0.8, (n, 2))).astype(np.float32)
+    return F, np.array(["file", "process", "socket"], dtype=object)[y]
+
+
+def test_prediction_early_stopping_is_checked_on_validation():
+    F, t = _three(0)
+    Fv, tv = _three(1)
+    det = NodeTypeDetector(n_estimators=80, min_child_samples=5, node_fpr=0.05).fit([F], [t])
+    assert det.early_stop_ is False   # not before calibrate has checked it
+    det.calibrate([Fv], [tv])
+    assert det.calibration_["early_stop_flips"] == 0 and det.early_stop_
+    # the shortcut is taken (partial scores differ) without changing a decision
+    quick, full = det.predict_proba(Fv), det.predict_proba(Fv, early_stop=False)
+    assert not np.allclose(quick, full)
+    Ft, tt = _three(2)
+    q_alert = det._alert(*det.score(Ft, tt), tt)
+    f_alert = det._alert(*det.score(Ft, tt, early_stop=False), tt)
+    assert np.array_equal(q_alert, f_alert)
+    # a margin of 0 stops every node after the first check: decisions change on the
+    # validation nodes, so scoring falls back to every tree and says so
+    rough = NodeTypeDetector(n_estimators=80, min_child_samples=5, node_fpr=0.05,
+                             early_stop_margin=0.0).fit([F], [t])
+    with pytest.warns(UserWarning, match="early stopping"):
+        rough.calibrate([Fv], [tv])
+    assert rough.calibration_["early_stop_flips"] > 0 and not rough.early_stop_
+    assert np.array_equal(rough.predict_proba(Fv), rough.predict_proba(Fv, early_stop=False))
+    off = NodeTypeDetector(n_estimators=80, min_child_samples=5, node_fpr=0.05,
+                           early_stop_margin=None).fit([F], [t]).calibrate([Fv], [tv])
+    assert off.calibration_["early_stop_flips"] is None and not off.early_stop_
 
 
 def test_detector_rejects_one_type():

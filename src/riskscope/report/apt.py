@@ -109,8 +109,8 @@ def build_detect_report(s: dict[str, Any]) -> Report:
     rep = Report("APT detection", subtitle=f"model {s['model_id']}")
     kv = {"graphs scored": len(v), "anomalous graphs": int(v["anomalous"].sum()),
           "alerts": int(v["alerts"].sum()),
-          "events scored": f"{int(v['events'].sum()):,} in {s['seconds']:.2f} s "
-                           f"({m.get('events_per_second', 0):,.0f} events/s)"}
+          "events read and scored": f"{int(v['events'].sum()):,} in {s['seconds']:.2f} s "
+                                    f"({m.get('events_per_second', 0):,.0f} events/s)"}
     summary = s.get("summary")
     if summary:
         st, le = summary["strict"], summary["lenient"]
