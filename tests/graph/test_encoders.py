@@ -8,7 +8,7 @@ from _synth import run_graph
 
 from riskscope.exceptions import NotFittedError, ParameterError
 from riskscope.graph.context import ContextEncoder
-from riskscope.graph.encode import SemanticEncoder, name_tokens
+from riskscope.graph.encode import SemanticEncoder, argument_tokens, name_tokens
 from riskscope.graph.rope import rope
 from riskscope.graph.schema import GraphBuilder
 
@@ -83,6 +83,26 @@ def test_semantic_encoder_save_load_and_unknown_tokens(tmp_path):
         SemanticEncoder().transform(lone)
     with pytest.raises(ParameterError, match="even"):
         SemanticEncoder(vector_size=7).fit(graphs)
+
+
+def test_unseen_arguments_share_per_node():
+    b = GraphBuilder()
+    b.node("p", "process", "/usr/bin/curl", cmdline="curl -s http://127.0.0.1/index.html")
+    b.node("f", "file", "/etc/hosts")
+    enc = SemanticEncoder(vector_size=8, epochs=1).fit([b.build()])
+    t = GraphBuilder()
+    t.node("same", "process", "/usr/bin/curl", cmdline="curl -s http://127.0.0.1/index.html")
+    t.node("new", "process", "/usr/bin/curl", cmdline="curl -k -T loot.tgz http://127.0.0.1/")
+    t.node("bare", "process", "/usr/bin/curl", cmdline="curl")
+    t.node("file", "file", "/etc/hosts")
+    t.node("half", "process", "/usr/bin/curl", cmdline="curl -s -Z /tmp/x/y.html")
+    share = enc.unseen_arguments(t.build())
+    # -k, t, loot, tgz unseen (the URL, a path, is left out); -s seen, -z not
+    assert share[0] == 0 and share[1] == 1.0 and share[4] == 0.5
+    assert np.isnan(share[2]) and np.isnan(share[3])  # no arguments, no command line
+    assert argument_tokens('"C:\\Program Files\\a b.exe" -enc QQ c:\\x') == ["-enc", "qq"]
+    with pytest.raises(NotFittedError):
+        SemanticEncoder().unseen_arguments(t.build())
 
 
 def _gnn_data():

@@ -133,6 +133,7 @@ def ids_flow_facts(model: Any, flow: pd.DataFrame, *, subject: str, top: int = 5
 #: The detector's alert reasons (``alerts.parquet`` column ``reason``) in words.
 _APT_REASONS = {
     "unseen": "a program no benign training graph ran",
+    "arguments": "a known program run with arguments mostly never seen in benign training",
     "type": "its behaviour does not look like its own node type",
     "provenance": "started by, or wrote a file run by, an alerted process",
 }

@@ -53,6 +53,9 @@ class AptTrainConfig(BaseModel):
                           "training graphs get their own class; 0: plain node types.")
     new_programs: bool = Field(True, description="A process running a program no "
                                "training graph ran always alerts (class process:new).")
+    novel_args: bool = Field(True, description="A process of a known program whose "
+                             "arguments are mostly tokens no training graph held alerts "
+                             "(threshold set on the validation graphs).")
     expand: bool = Field(True, description="In anomalous graphs, also alert the processes "
                          "an alerted process started and the writers of what it executed.")
     count_weights: bool = Field(True, description="Weight GraphSAGE's neighbour mean by "
@@ -229,7 +232,7 @@ def _fit(s: dict[str, Any]) -> None:
     run = s["run"]
     train, val = _split_graphs(s["graphs"], cfg.val_share, run.seed)
     det = AptDetector(programs=cfg.programs, new_programs=cfg.new_programs,
-                      expand=cfg.expand, count_weights=cfg.count_weights,
+                      novel_args=cfg.novel_args, expand=cfg.expand, count_weights=cfg.count_weights,
                       prune=cfg.prune, vector_size=cfg.vector_size,
                       w2v_epochs=cfg.w2v_epochs, hidden=cfg.hidden, gnn_epochs=cfg.gnn_epochs,
                       n_estimators=cfg.n_estimators, node_fpr=cfg.node_fpr, seed=run.seed,

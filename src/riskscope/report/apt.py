@@ -128,7 +128,9 @@ def build_detect_report(s: dict[str, Any]) -> Report:
         collapsed=len(v) > 30)
     alerts = s["alerts"]
     sec = rep.section("Alerts", intro="Ranked: processes of programs never seen in training "
-                      "(reason 'unseen'), then nodes whose predicted type disagrees with their "
+                      "(reason 'unseen'), then processes of known programs whose arguments "
+                      "are mostly tokens never seen in training ('arguments'), then nodes "
+                      "whose predicted type disagrees with their "
                       "own, by threat confidence 1 - P(own type) ('type'), then processes "
                       "reached from those along provenance in anomalous graphs ('provenance').")
     if alerts.empty:
