@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+import warnings
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -83,17 +86,41 @@ def one_line(text: str) -> str:
 def _fail(message: str, exc: BaseException, code: int = 1) -> None:
     if state().debug:
         err.print_exception(show_locals=False)
-    err.print(f"[bold red]error:[/] {one_line(message)}", markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(one_line(message))}", markup=True, soft_wrap=True)
     raise typer.Exit(code) from None
 
 
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Any:
+    """Print riskscope's own warnings as one ``warning: ...`` line each (they say what to
+    do, and are in the run's report too); other libraries' warnings are left as they are."""
+    original = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
+            err.print(f"[bold yellow]warning:[/] {escape(one_line(str(message)))}",
+                      markup=True, soft_wrap=True)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def command(fn: F) -> F:
-    """Turn riskscope errors into ``error: ...`` + exit 1, with a traceback only with --debug."""
+    """Turn riskscope errors into ``error: ...`` + exit 1, with a traceback only with
+    --debug; riskscope's warnings become ``warning: ...`` lines."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _warnings_as_lines():
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except RiskscopeError as exc:
