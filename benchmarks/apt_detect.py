@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     pm, dm = statistics.median(p_times), statistics.median(d_times)
     print(f"# {len(logs)} test logs, {events:,} events; model fitted in {fit_s:.1f} s on "
           f"{len(tr)} + {len(va)} benign graphs; {alerts} alerts; prediction early "
-          f"stopping {'on' if det.detector_.early_stop_ else 'off'}", file=sys.stderr)
+          f"stopping margin {det.detector_.early_stop_margin_}", file=sys.stderr)
     print(f"| `python benchmarks/apt_detect.py --data {args.data}` | {machine()} | "
           f"{dt.date.today()} | end to end median {dm:.2f} s = {events / dm:,.0f} events/s "
           f"(n={args.repeats}) | parse only (anchor) {pm:.2f} s = {events / pm:,.0f} "

@@ -88,12 +88,12 @@ def test_detector_save_load(tmp_path):
     assert back.node_threshold_ == det.node_threshold_ and back.classes_ == det.classes_
     assert back.node_fpr is None and back.n_jobs == 1
     assert back.calibration_ == det.calibration_
-    assert back.early_stop_ == det.early_stop_ and back.early_stop_margin == 5.0
+    assert back.early_stop_margin_ == det.early_stop_margin_ and back.early_stop_margin == 5.0
 
 
-def _three(seed=0, n=200):
+def _three(seed=0, n=200, centre=3):
     rng = np.random.default_rng(seed)
-    centres = np.array([[0, 0], [3, 0], [0, 3]], np.float32)
+    centres = np.array([[0, 0], [centre, 0], [0, centre]], np.float32)
     y = rng.integers(0, 3, n)
     F = (centres[y] + rng.normal(0, 0.8, (n, 2))).astype(np.float32)
     return F, np.array(["file", "process", "socket"], dtype=object)[y]
@@ -105,22 +105,31 @@ def test_prediction_early_stopping_is_checked_on_validation():
     det = NodeTypeDetector(n_estimators=80, min_child_samples=5, node_fpr=0.05).fit([F], [t])
     assert det.early_stop_ is False   # not before calibrate has checked it
     det.calibrate([Fv], [tv])
-    assert det.calibration_["early_stop_flips"] == 0 and det.early_stop_
+    assert det.calibration_["early_stop_flips"] == {"5.0": 0} and det.early_stop_margin_ == 5
     # the shortcut is taken (partial scores differ) without changing a decision
-    quick, full = det.predict_proba(Fv), det.predict_proba(Fv, early_stop=False)
+    quick, full = det.predict_proba(Fv), det.predict_proba(Fv, margin=None)
     assert not np.allclose(quick, full)
     Ft, tt = _three(2)
     q_alert = det._alert(*det.score(Ft, tt), tt)
-    f_alert = det._alert(*det.score(Ft, tt, early_stop=False), tt)
+    f_alert = det._alert(*det.score(Ft, tt, margin=None), tt)
     assert np.array_equal(q_alert, f_alert)
-    # a margin of 0 stops every node after the first check: decisions change on the
-    # validation nodes, so scoring falls back to every tree and says so
+    # overlapping types: the node threshold is near 1 and margin 5 changes decisions
+    # there; the next margin tried (8) changes none and is kept
+    Fo, to = _three(0, centre=2)
+    Fov, tov = _three(1, centre=2)
+    near = NodeTypeDetector(n_estimators=80, min_child_samples=5, node_fpr=0.05).fit(
+        [Fo], [to]).calibrate([Fov], [tov])
+    assert near.node_threshold_ > 0.999
+    assert near.calibration_["early_stop_flips"]["5.0"] > 0
+    assert near.calibration_["early_stop_flips"]["8.0"] == 0 and near.early_stop_margin_ == 8
+    # a margin of 0 stops every node after the first check: decisions change at every
+    # margin tried, so scoring falls back to every tree and says so
     rough = NodeTypeDetector(n_estimators=80, min_child_samples=5, node_fpr=0.05,
                              early_stop_margin=0.0).fit([F], [t])
     with pytest.warns(UserWarning, match="early stopping"):
         rough.calibrate([Fv], [tv])
-    assert rough.calibration_["early_stop_flips"] > 0 and not rough.early_stop_
-    assert np.array_equal(rough.predict_proba(Fv), rough.predict_proba(Fv, early_stop=False))
+    assert min(rough.calibration_["early_stop_flips"].values()) > 0 and not rough.early_stop_
+    assert np.array_equal(rough.predict_proba(Fv), rough.predict_proba(Fv, margin=None))
     off = NodeTypeDetector(n_estimators=80, min_child_samples=5, node_fpr=0.05,
                            early_stop_margin=None).fit([F], [t]).calibrate([Fv], [tv])
     assert off.calibration_["early_stop_flips"] is None and not off.early_stop_
