@@ -212,6 +212,19 @@ def test_trace_style_units_and_names(tmp_path):
     assert g.meta["parse"]["skipped"] == {"UnitDependency": 1}
 
 
+def test_blank_command_line_names_nothing(tmp_path):
+    """A subject without a path is named after its command line's first word, if any."""
+    lines = [
+        _rec("Subject", {"uuid": "P1", "type": "SUBJECT_PROCESS", "cmdLine": {"string": " "}}),
+        _rec("Event", {"uuid": "E1", "type": "EVENT_READ", "timestampNanos": 5,
+                       "subject": {f"{NS}.UUID": "P1"}, "predicateObject": {f"{NS}.UUID": "F1"}}),
+    ]
+    f = tmp_path / "blank.json"
+    f.write_bytes(b"\n".join(lines))
+    p1 = _by_id(_read(f))["P1"]
+    assert (p1["type"], p1["name"], p1["cmdline"]) == ("process", "", " ")
+
+
 def test_other_cdm_versions_read_the_same(tmp_path):
     """E5 data uses the cdm19/cdm20 namespaces; nothing depends on the version."""
     f = tmp_path / "cdm20.json"
@@ -287,6 +300,19 @@ def test_every_unknown_event_is_counted_and_kept(tmp_path):
     assert g.validate()["edge_types"]["wibble"] == 1
 
 
+def test_hundreds_of_unknown_event_types_keep_their_names(tmp_path):
+    """Edge type codes widen past one byte when unknown types add over 256 names."""
+    u = {f"{NS}.UUID": "P"}
+    lines = [_rec("Event", {"uuid": f"E{k}", "type": f"EVENT_X{k % 300}", "timestampNanos": k,
+                            "subject": u, "predicateObject": {f"{NS}.UUID": "F"}})
+             for k in range(1, 601)]
+    f = tmp_path / "many.json"
+    f.write_bytes(b"\n".join(lines))
+    g = _read(f)
+    assert g.edges["type"].to_pylist() == [f"x{k % 300}" for k in range(1, 601)]
+    assert len(g.meta["parse"]["unknown"]) == 300
+
+
 def test_max_records_stops_early():
     g = _read(CADETS, max_records=9)
     assert g.meta["parse"]["records"] == 9
@@ -310,7 +336,8 @@ _MUTATIONS = [
     ("timestampNanos", {"long": -(2**70)}), ("cid", 2**70), ("startTimestampNanos", 2**65),
     ("type", None), ("type", 12),
     ("properties", 3), ("properties", {"map": {"exec": 5}}), ("predicateObjectPath", 9),
-    ("uuid", None), ("cid", "x"), ("cmdLine", {"string": 4}), ("baseObject", 1),
+    ("uuid", None), ("cid", "x"), ("cmdLine", {"string": 4}), ("cmdLine", {"string": " "}),
+    ("baseObject", 1),
     ("remoteAddress", None), ("memoryAddress", "far"),
 ]
 

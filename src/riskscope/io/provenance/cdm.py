@@ -60,56 +60,25 @@ import pyarrow.compute as pc
 
 from riskscope.exceptions import InputError, SchemaError
 from riskscope.graph.schema import ParseStats, ProvenanceGraph
+from riskscope.io.provenance._cdm_fields import (
+    _HANDLERS,
+    _I64,
+    _LO,
+    _NULL_UUID,
+    EVENT_TYPES,
+    OBJECT_TYPES,
+    _keys,
+    _object,
+    _path,
+    _un,
+    _uuid,
+)
 
 __all__ = ["EVENT_TYPES", "OBJECT_TYPES", "read", "sniff"]
 
 _MARK = b"com.bbn.tc.schema.avro.cdm"
-_NULL_UUID = "00000000-0000-0000-0000-000000000000"
 _BUFFER = 1 << 16  # read buffer: the fastest line iteration measured (8 KiB-1 MiB tried)
 _BOM = b"\xef\xbb\xbf"
-
-#: CDM18 ``EventType`` -> edge type. Canonical :data:`~riskscope.graph.schema.EDGE_TYPES`
-#: where the meaning matches; the other CDM18 kinds keep their name without the
-#: ``EVENT_`` prefix, lower-cased. An event type outside CDM18 is counted in
-#: ``meta["parse"]["unknown"]`` and kept under the same naming rule.
-EVENT_TYPES: dict[str, str] = {
-    "EVENT_READ": "read", "EVENT_WRITE": "write", "EVENT_EXECUTE": "exec",
-    "EVENT_FORK": "start", "EVENT_CLONE": "start", "EVENT_CREATE_THREAD": "start",
-    "EVENT_EXIT": "exit", "EVENT_CONNECT": "connect", "EVENT_ACCEPT": "accept",
-    "EVENT_BIND": "bind", "EVENT_SENDTO": "send", "EVENT_SENDMSG": "send",
-    "EVENT_RECVFROM": "recv", "EVENT_RECVMSG": "recv", "EVENT_OPEN": "open",
-    "EVENT_CLOSE": "close", "EVENT_MMAP": "mmap", "EVENT_UNLINK": "delete",
-    "EVENT_RENAME": "rename", "EVENT_LINK": "link", "EVENT_TRUNCATE": "truncate",
-    # chmod, chown and utimes all map here in CADETS; the canonical name is the nearest
-    "EVENT_MODIFY_FILE_ATTRIBUTES": "chmod",
-    "EVENT_LOADLIBRARY": "load", "EVENT_CREATE_OBJECT": "create", "EVENT_SIGNAL": "signal",
-}
-EVENT_TYPES.update({
-    k: k[6:].lower() for k in (
-        "EVENT_ADD_OBJECT_ATTRIBUTE", "EVENT_BLIND", "EVENT_BOOT", "EVENT_CHANGE_PRINCIPAL",
-        "EVENT_CHECK_FILE_ATTRIBUTES", "EVENT_DUP", "EVENT_FLOWS_TO", "EVENT_FCNTL",
-        "EVENT_LOGCLEAR", "EVENT_LOGIN", "EVENT_LOGOUT", "EVENT_LSEEK",
-        "EVENT_MODIFY_PROCESS", "EVENT_MOUNT", "EVENT_MPROTECT", "EVENT_OTHER",
-        "EVENT_READ_SOCKET_PARAMS", "EVENT_SERVICEINSTALL", "EVENT_SHM",
-        "EVENT_STARTSERVICE", "EVENT_UMOUNT", "EVENT_UNIT", "EVENT_UPDATE", "EVENT_WAIT",
-        "EVENT_WRITE_SOCKET_PARAMS",
-    )
-})  # fmt: skip
-
-#: CDM entity kind (record type, or its ``type`` field) -> node type. Every
-#: ``FileObject`` is a ``file`` (THEIA types regular files ``FILE_OBJECT_BLOCK``) except
-#: named pipes (``pipe``) and Unix sockets, which are neither files nor network flows
-#: and keep their own name.
-OBJECT_TYPES: dict[str, str] = {
-    "SUBJECT_PROCESS": "process", "SUBJECT_THREAD": "thread", "SUBJECT_UNIT": "unit",
-    "SUBJECT_BASIC_BLOCK": "basic_block",
-    "FILE_OBJECT_FILE": "file", "FILE_OBJECT_DIR": "file", "FILE_OBJECT_LINK": "file",
-    "FILE_OBJECT_BLOCK": "file", "FILE_OBJECT_CHAR": "file", "FILE_OBJECT_PEFILE": "file",
-    "FILE_OBJECT_NAMED_PIPE": "pipe", "FILE_OBJECT_UNIX_SOCKET": "unix_socket",
-    "NetFlowObject": "netflow", "UnnamedPipeObject": "pipe", "MemoryObject": "memory",
-    "SrcSinkObject": "srcsink", "RegistryKeyObject": "registry",
-    "PacketSocketObject": "packet_socket", "Principal": "principal",
-}  # fmt: skip
 
 _CONTROL = frozenset({"Host", "TimeMarker", "StartMarker", "EndMarker", "UnitDependency",
                       "ProvenanceTagNode", "ProvenanceAssertion"})
@@ -118,13 +87,15 @@ _ENTITIES = frozenset({"Subject", "FileObject", "NetFlowObject", "UnnamedPipeObj
                        "PacketSocketObject", "Principal"})
 _EVENT, _ENTITY, _SKIP = 0, 1, 2
 _NOT_CDM_LIMIT = 1000  # JSON objects without a CDM datum before giving up on the file
-# Edge types are stored as 2-byte codes while parsing (one byte a code would do for CDM18,
-# but unknown event types add codes): a file of 30M events keeps 60 MB, not 240 MB of
-# pointers. Code -> name for the known names; unknown types are appended per parse.
+# Edge types are stored as 1-byte codes while parsing (a bytearray, whose append is a third
+# of array's; 2-byte codes should unknown event types add more than 256 names): a file of
+# 30M events keeps 30 MB, not 240 MB of pointers. Code -> name for the known names;
+# unknown types are appended per parse.
 _TYPE_NAMES = sorted(set(EVENT_TYPES.values()) | {"load"})
 _CODES = {et: _TYPE_NAMES.index(name) for et, name in EVENT_TYPES.items()}
 _START, _EXEC, _LOAD = (_TYPE_NAMES.index(x) for x in ("start", "exec", "load"))
-_I64 = 1 << 63  # timestamps and pids are int64 columns: anything outside is malformed
+# int64 arrays: C long where it has 64 bits, as its append converts faster than long long's
+_INT64 = "l" if array("l").itemsize == 8 else "q"
 
 
 def sniff(head: bytes) -> bool:
@@ -220,56 +191,6 @@ def _limited(lines, limit: int):
         yield line
 
 
-def _un(v: Any) -> Any:
-    """Avro JSON union ``{"branch": value}`` -> value; anything else unchanged."""
-    if v.__class__ is dict and len(v) == 1:
-        for x in v.values():
-            return x
-    return v
-
-
-def _uuid(v: Any) -> str | None:
-    """A UUID field, wrapped in its union or plain; None for null or the zero UUID."""
-    if v.__class__ is dict:
-        v = _un(v)
-    if v.__class__ is not str or not v or v == _NULL_UUID:
-        return None
-    return v
-
-
-def _path(v: Any) -> str:
-    """A path field (string union); empty for null and CADETS' ``<unknown>``."""
-    v = _un(v)
-    return v if v.__class__ is str and v != "<unknown>" else ""
-
-
-def _props(base: Any) -> dict:
-    """``baseObject.properties`` (a map union, or null) as a dict."""
-    if base.__class__ is not dict:
-        return {}
-    props = base.get("properties")
-    if props.__class__ is dict:
-        inner = props.get("map")
-        if inner.__class__ is dict:
-            return inner
-        props = _un(props)
-    return props if props.__class__ is dict else {}
-
-
-def _props_of(body: dict) -> dict:
-    """A record's own ``properties`` map in any other shape (plain map, null...)."""
-    props = _un(body.get("properties"))
-    return props if props.__class__ is dict else {}
-
-
-def _endpoint(addr: Any, port: Any) -> str:
-    """``ip:port`` of a flow end (either may be a union); empty when the address is."""
-    addr, port = _un(addr), _un(port)
-    if addr is None or addr == "":
-        return ""
-    return f"{addr}:{port}" if port is not None else str(addr)
-
-
 def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
@@ -288,24 +209,25 @@ class _Parser:
         self.path = path
         self.stats = ParseStats()
         # nodes
-        self.index: dict[str, int] = {}
+        # UUID -> node row; or, for an entity no event has referenced yet, its record
+        # (a handler's tuple): one dict, so that an entity costs one look-up, not two
+        self.index: dict[str, int | tuple] = {}
         self.ids: list[str] = []
         self.types: list[str | None] = []
         self.names: list[str] = []
-        self.first_ts = array("q")  # int64: first seen (or the subject's start)
+        self.first_ts = array(_INT64)  # first seen (or the subject's start)
         self.cmd: dict[int, str] = {}
         self.pid: dict[int, int] = {}
         self.local: dict[int, str] = {}
-        self.defs: dict[str, tuple] = {}  # records of entities no event referenced yet
         self.inherit: dict[int, str] = {}  # fork child -> parent's name at the fork
         # execve of a file not yet named: process -> image file, file -> processes
         self.exec_image: dict[int, int] = {}
         self.exec_waiting: dict[int, list[int]] = {}
-        # edges, in typed arrays: 18 bytes an edge where lists of ints take ~100
+        # edges, in typed arrays: 17 bytes an edge where lists of ints take ~100
         self.src = array("i")
         self.dst = array("i")
-        self.ecodes = array("H")
-        self.ets = array("q")
+        self.ecodes: bytearray | array = bytearray()
+        self.ets = array(_INT64)
         self.codes = dict(_CODES)  # CDM18 event type -> code
         self.unknown_codes: dict[str, int] = {}  # kept apart, so each one is counted
         self.type_names = list(_TYPE_NAMES)
@@ -313,6 +235,9 @@ class _Parser:
         self.event_key = ""  # datum key of events, e.g. "com.bbn.tc.schema.avro.cdm18.Event"
         self.uuid_key = ""  # and of UUIDs in the same namespace
         self.kinds: dict[str, tuple[int, Any, str]] = {}
+        # datum key -> entity handler, or a control record's skip reason: what run()
+        # handles itself (the rest goes through _other)
+        self.handlers: dict[str, Any] = {}
         self.lines = self.blank = self.bad_json = self.not_cdm = 0
         self.first_line = b""
         self.not_cdm_keys: tuple[int, list[str]] | None = None
@@ -320,12 +245,11 @@ class _Parser:
         self.give_up = False
 
     # --- node table ---------------------------------------------------------------------
-    def _new(self, uuid: str, ts: int) -> int:
-        if uuid.__class__ is not str:
-            raise TypeError(f"UUID must be a string; got {uuid!r}")
+    def _new(self, uuid: str, ts: int, d: tuple | None = None) -> int:
+        """A node for ``uuid``, first referenced at ``ts``: from its record ``d``, or a
+        placeholder."""
         i = self.index[uuid] = len(self.ids)
         self.ids.append(uuid)
-        d = self.defs.pop(uuid, None)
         if d is None:
             self.types.append(None)
             self.names.append("")
@@ -343,20 +267,14 @@ class _Parser:
             self.local[i] = local
         return i
 
-    def _define(self, uuid: str, ntype: str, name: str, cmd: str | None = None,
-                pid: int | None = None, start: int | None = None, local: str = "") -> None:
-        """Record an entity; the first record wins, later ones only fill gaps."""
-        if name.__class__ is not str:
-            name = str(name)
-        if cmd is not None and cmd.__class__ is not str:
-            cmd = str(cmd)
-        i = self.index.get(uuid)
-        if i is None:
-            d = self.defs.get(uuid)
-            new = (ntype, name, cmd, pid, start, local)
-            self.defs[uuid] = new if d is None else tuple(
-                new[k] if v is None or v == "" else v for k, v in enumerate(d))
+    def _define(self, uuid: str, i: int | tuple, new: tuple) -> None:
+        """Record an entity met before (``i``: its node row or earlier record), ``new``
+        as a handler returns it; the first record wins, later ones only fill gaps."""
+        if i.__class__ is tuple:
+            self.index[uuid] = tuple(new[k] if v is None or v == "" else v
+                                     for k, v in enumerate(i))
             return
+        ntype, name, cmd, pid, start, local = new
         if self.types[i] is None:
             self.types[i] = ntype
         if name and not self.names[i]:
@@ -376,23 +294,27 @@ class _Parser:
 
     # --- records other than events -------------------------------------------------------
     def _kind(self, key: str) -> tuple[int, Any, str]:
-        """Classify a datum key once: (kind, handler or record type, namespace UUID key)."""
+        """Classify a datum key once: (kind, handler or record type, namespace UUID key).
+        Entity and control kinds are also entered in ``handlers`` for :meth:`run`."""
         ns, _, rtype = key.rpartition(".")
         if not ns.startswith("com.bbn.tc.schema.avro"):
             kind = (-1, rtype, "")
         elif rtype == "Event":
-            kind = (_EVENT, rtype, ns + ".UUID")
+            kind = (_EVENT, rtype, _keys(ns + ".UUID")[0])
         elif rtype in _ENTITIES:
-            handler = {"Subject": self._subject, "FileObject": self._file,
-                       "NetFlowObject": self._netflow}.get(rtype)
-            kind = (_ENTITY, handler or functools.partial(self._object, rtype), ns + ".UUID")
+            handler = _HANDLERS.get(rtype) or functools.partial(_object, rtype)
+            kind = (_ENTITY, handler, "")
+            self.handlers[key] = handler
         else:
             kind = (_SKIP, rtype, "")
+            if rtype in _CONTROL:
+                self.handlers[key] = rtype
         self.kinds[key] = kind
         return kind
 
     def _other(self, rec: Any, line: bytes, n: int) -> dict | None:
-        """Everything but an event of the known namespace: count or record it. Returns
+        """Every record :meth:`run` does not handle itself (events of the known namespace,
+        entities and control records of kinds met before): count or record it. Returns
         the body of an event met first (or in a new namespace) after switching to it."""
         if rec is None:  # not JSON
             return self._not_json(line, n)
@@ -405,15 +327,7 @@ class _Parser:
             src = rec.get("source")
             self.cdm_source = src if src.__class__ is str else ""
         if kind == _ENTITY:
-            try:
-                uuid = body["uuid"]
-                if uuid.__class__ is not str or uuid == _NULL_UUID:
-                    uuid = _uuid(uuid)
-                    if uuid is None:
-                        raise ValueError("entity without uuid")
-                what(uuid, body)
-            except (KeyError, TypeError, ValueError, AttributeError):
-                self.stats.skip("malformed", where=f"line {n}")
+            self._entity(what, body, n)
         elif kind == _SKIP:
             if what in _CONTROL:
                 self.stats.skip(what)
@@ -425,6 +339,21 @@ class _Parser:
         else:
             self._not_cdm_record(rec, n)
         return None
+
+    def _entity(self, handler: Any, body: Any, n: int) -> None:
+        try:
+            uuid = body["uuid"]
+            if uuid.__class__ is not str or uuid == _NULL_UUID:
+                uuid = _uuid(uuid)
+                if uuid is None:
+                    raise ValueError("entity without uuid")
+            new = handler(body)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self.stats.skip("malformed", where=f"line {n}")
+            return
+        i = self.index.setdefault(uuid, new)
+        if i is not new:
+            self._define(uuid, i, new)
 
     def _not_json(self, line: bytes, n: int) -> dict | None:
         if not line.strip():
@@ -449,70 +378,6 @@ class _Parser:
         if self.not_cdm >= _NOT_CDM_LIMIT and self.not_cdm == n - self.blank:
             self.give_up = True  # a thousand JSON objects and none is CDM
 
-    # Entity handlers. The common union shapes ({"map": ...}, {"string": ...}) are
-    # unwrapped inline and _un kept for the rest: entities are up to a third of a file.
-    def _keep(self, uuid: str, ntype: str, name: Any, local: str = "") -> None:
-        if name.__class__ is not str:
-            name = str(name)
-        if name == "<unknown>":
-            name = ""
-        if uuid in self.index or uuid in self.defs:
-            self._define(uuid, ntype, name, local=local)
-        else:  # the common case, without the call
-            self.defs[uuid] = (ntype, name, None, None, None, local)
-
-    def _file(self, uuid: str, body: dict) -> None:
-        base = body.get("baseObject")
-        props = base.get("properties") if base.__class__ is dict else None
-        props = props.get("map") if props.__class__ is dict else None
-        if props.__class__ is not dict:
-            props = _props(base)
-        ftype = body.get("type") or "FILE_OBJECT_FILE"
-        ntype = OBJECT_TYPES.get(ftype) or ftype.lower()
-        self._keep(uuid, ntype, props.get("filename") or props.get("path") or "")
-
-    def _netflow(self, uuid: str, body: dict) -> None:
-        self._keep(uuid, "netflow", _endpoint(body.get("remoteAddress"), body.get("remotePort")),
-                   _endpoint(body.get("localAddress"), body.get("localPort")))
-
-    def _object(self, rtype: str, uuid: str, body: dict) -> None:
-        if rtype == "MemoryObject":
-            addr = _un(body.get("memoryAddress"))
-            name = hex(addr) if addr.__class__ is int else ""
-        elif rtype == "SrcSinkObject":
-            name = str(body.get("type") or "")
-        elif rtype == "RegistryKeyObject":
-            name = str(_un(body.get("key")) or "")
-        elif rtype == "Principal":
-            name = str(_un(body.get("username")) or body.get("userId") or "")
-        else:  # UnnamedPipeObject, PacketSocketObject
-            name = _props(body.get("baseObject")).get("path") or ""
-        self._keep(uuid, OBJECT_TYPES[rtype], name)
-
-    def _subject(self, uuid: str, body: dict) -> None:
-        props = body.get("properties")
-        props = props.get("map") if props.__class__ is dict else None
-        if props.__class__ is not dict:
-            props = _props_of(body)
-        cmd = body.get("cmdLine")
-        if cmd.__class__ is dict:
-            cmd = cmd.get("string") or _un(cmd)
-        if cmd.__class__ is not str or cmd == "" or cmd == "N/A":
-            cmd = None
-        name = props.get("path") or props.get("name") or ""
-        if not name and cmd:
-            name = cmd.split(None, 1)[0]
-        pid = body.get("cid")
-        if pid.__class__ is not int:
-            pid = _un(pid)
-        start = body.get("startTimestampNanos")
-        if start.__class__ is not int:
-            start = _un(start)
-        stype = body.get("type") or "SUBJECT_PROCESS"
-        self._define(uuid, OBJECT_TYPES.get(stype) or stype.lower(), name, cmd,
-                     pid if pid.__class__ is int and -_I64 <= pid < _I64 else None,
-                     start if start.__class__ is int and 0 < start < _I64 else None)
-
     # --- events: the hot loop -------------------------------------------------------------
     def run(self, lines) -> None:  # noqa: C901 - one hot loop, kept flat for speed
         """Parse every record of ``lines`` (an iterable of byte strings)."""
@@ -521,26 +386,59 @@ class _Parser:
         loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
         skip, unknown = self.stats.skip, self.stats.unknown
         index, names, new, other = self.index, self.names, self._new, self._other
-        ids, defs = self.ids, self.defs
+        ids, handlers, define, keep = self.ids, self.handlers, self._define, index.setdefault
         add_id, add_type, add_name = ids.append, self.types.append, names.append
         add_first = self.first_ts.append
         add_src, add_dst = self.src.append, self.dst.append
         add_code, add_ts = self.ecodes.append, self.ets.append
-        codes, i64, null = self.codes, _I64, _NULL_UUID
+        codes, lo, hi, null = self.codes, _LO, _I64, _NULL_UUID
         start_code, exec_code, load_code = _START, _EXEC, _LOAD
         event_key, uk = self.event_key, self.uuid_key
+        k_datum, k_uuid, k_type, k_ts, k_subject, k_object, k_object2 = _keys(
+            "datum", "uuid", "type", "timestampNanos", "subject", "predicateObject",
+            "predicateObject2")
+        last_sid = last_oid = last_si = last_oi = None
         n = self.lines
         try:
             for line in lines:
                 n += 1
                 try:
                     rec = loads(line)
-                    body = rec["datum"].get(event_key)
+                    datum = rec[k_datum]
+                    body = datum.get(event_key)
                 except JSONDecodeError:
-                    rec = body = None
+                    rec = datum = body = None
                 except (KeyError, TypeError, AttributeError):
-                    body = None
+                    datum = body = None
                 if body is None:
+                    # entity and control records of kinds met before are handled here, not
+                    # in _other: up to 40% of the records, and a call each is a visible share
+                    try:  # datum is a dict here (it has .get), or None
+                        (key,) = datum  # one key: the record type
+                        handler = handlers.get(key)
+                    except (TypeError, ValueError):
+                        handler = None
+                    if handler.__class__ is str:  # a control record
+                        skip(handler)
+                        continue
+                    if handler is not None:
+                        try:
+                            body = datum[key]
+                            uuid = body[k_uuid]
+                            if uuid.__class__ is not str or uuid == null:
+                                uuid = _uuid(uuid)
+                                if uuid is None:
+                                    raise ValueError("entity without uuid")
+                            d = handler(body)
+                        except (KeyError, TypeError, ValueError, AttributeError):
+                            skip("malformed", where=f"line {n}")
+                            continue
+                        # one probe of the index, not two; d itself comes back for a new
+                        # UUID (a handler builds a new tuple every call)
+                        i = keep(uuid, d)
+                        if i is not d:
+                            define(uuid, i, d)
+                        continue
                     body = other(rec, line, n)
                     if body is None:
                         if self.give_up:
@@ -550,28 +448,29 @@ class _Parser:
                     event_key, uk = self.event_key, self.uuid_key
                 # an event: subject -> predicateObject (and -> predicateObject2)
                 try:
-                    et = body["type"]
+                    et = body[k_type]
                     code = codes.get(et)
                     if code is None:
                         code = self._unknown_type(et)
                         unknown[et] += 1
-                    ts = body["timestampNanos"]
+                        add_code = self.ecodes.append  # may have widened to 2 bytes
+                    ts = body[k_ts]
                     if ts.__class__ is not int:
                         ts = _un(ts)
                         if ts.__class__ is not int:
                             raise TypeError("timestampNanos")
-                    if not -i64 <= ts < i64:
+                    if not lo <= ts < hi:
                         raise ValueError("timestampNanos out of the int64 range")
                     # optional fields may be absent instead of null
                     # the generic _uuid only for shapes other than {uuid_key: "..."}
-                    s = body.get("subject")
+                    s = body.get(k_subject)
                     sid = s.get(uk) if s.__class__ is dict else None
                     if sid.__class__ is not str or sid == null:
                         sid = _uuid(s)
                         if sid is None:
                             skip("no_subject")
                             continue
-                    po = body.get("predicateObject")
+                    po = body.get(k_object)
                     oid = None
                     if po is not None:
                         oid = po.get(uk) if po.__class__ is dict else None
@@ -579,7 +478,7 @@ class _Parser:
                             oid = None
                         elif oid.__class__ is not str:
                             oid = _uuid(po)
-                    po2 = body.get("predicateObject2")
+                    po2 = body.get(k_object2)
                     oid2 = None
                     if po2 is not None:
                         oid2 = po2.get(uk) if po2.__class__ is dict else None
@@ -590,16 +489,21 @@ class _Parser:
                     if oid is None and oid2 is None:
                         skip("no_object")
                         continue
-                    si = index.get(sid)
-                    if si is None:
-                        if sid in defs:
-                            si = new(sid, ts)
-                        else:  # a placeholder, inline: the most common new node
+                    # consecutive events often share their subject (and object): a string
+                    # comparison is cheaper than hashing the fresh UUID string for a look-up
+                    if sid == last_sid:
+                        si = last_si
+                    else:
+                        si = index.get(sid)
+                        if si is None:  # a placeholder, inline: the most common new node
                             si = index[sid] = len(ids)
                             add_id(sid)
                             add_type(None)
                             add_name("")
                             add_first(ts)
+                        elif si.__class__ is tuple:
+                            si = new(sid, ts, si)
+                        last_sid, last_si = sid, si
                     if not names[si]:
                         # CADETS names a process only in its events' properties
                         props = body.get("properties")
@@ -610,24 +514,27 @@ class _Parser:
                                 if exe.__class__ is str:
                                     names[si] = exe
                     if oid is not None:
-                        oi = index.get(oid)
-                        if oi is None:
-                            if oid in defs:
-                                oi = new(oid, ts)
-                            else:
+                        if oid == last_oid:
+                            oi = last_oi
+                        else:
+                            oi = index.get(oid)
+                            if oi is None:
                                 oi = index[oid] = len(ids)
                                 add_id(oid)
                                 add_type(None)
                                 add_name("")
                                 add_first(ts)
+                            elif oi.__class__ is tuple:
+                                oi = new(oid, ts, oi)
+                            last_oid, last_oi = oid, oi
                         if not names[oi]:
                             p = body.get("predicateObjectPath")
                             if p is not None:
                                 p = p.get("string") if p.__class__ is dict else p
-                                if p.__class__ is str and p != "<unknown>":
-                                    names[oi] = p
-                                else:
+                                if p.__class__ is not str:
                                     names[oi] = _path(body.get("predicateObjectPath"))
+                                elif p != "<unknown>":
+                                    names[oi] = p
                         add_ts(ts)
                         add_src(si)
                         add_dst(oi)
@@ -636,8 +543,8 @@ class _Parser:
                             self._start_or_exec(code, si, oi, body)
                     if oid2 is not None:
                         oi = index.get(oid2)
-                        if oi is None:
-                            oi = new(oid2, ts)
+                        if oi.__class__ is not int:
+                            oi = new(oid2, ts, oi)
                         if not names[oi]:
                             p = body.get("predicateObject2Path")
                             if p is not None:
@@ -667,6 +574,9 @@ class _Parser:
         elif len(self.type_names) < 0xFFFF:
             code = len(self.type_names)
             self.type_names.append(name)
+            if code == 0x100:  # widen the codes to 2 bytes
+                wide = np.frombuffer(self.ecodes, dtype=np.uint8).astype(np.uint16)
+                self.ecodes = array("H", wide.tobytes())
         else:
             raise ValueError("too many distinct event types")
         self.unknown_codes[et] = code
@@ -727,14 +637,16 @@ class _Parser:
         types, names = self.types, self.names
         src = np.frombuffer(self.src, dtype=np.int32)
         dst = np.frombuffer(self.dst, dtype=np.int32)
-        codes = np.frombuffer(self.ecodes, dtype=np.uint16)
+        codes = np.frombuffer(self.ecodes, dtype=np.uint16 if self.ecodes.__class__ is array
+                              else np.uint8)
         undefined = [i for i, t in enumerate(types) if t is None] if None in types else []
         if undefined:
             # CDM's actors are subjects: what acted (or was forked) is a process
-            actors = set(np.unique(src).tolist())
-            actors.update(dst[codes == _START].tolist())
-            for i in undefined:
-                types[i] = "process" if i in actors else "other"
+            actor = np.zeros(n, dtype=bool)
+            actor[src] = True
+            actor[dst[codes == _START]] = True
+            for i, a in zip(undefined, actor[undefined].tolist(), strict=True):
+                types[i] = "process" if a else "other"
         for i, name in self.inherit.items():
             if not names[i]:
                 names[i] = name
@@ -757,7 +669,7 @@ class _Parser:
             "ts": pa.array(np.frombuffer(self.ets, dtype=np.int64)),
         })
         parse = {**self.stats.to_dict(), "undefined_nodes": len(undefined),
-                 "unreferenced_entities": len(self.defs)}
+                 "unreferenced_entities": len(self.index) - n}
         meta = {"source": "cdm", "time": "ns", "parse": parse,
                 "cdm_source": self.cdm_source or ""}
         g = ProvenanceGraph(pa.table(cols), edges, name=self.path.name, meta=meta)
