@@ -50,6 +50,7 @@ def test_train_writes_model_store_and_report(trained):
     assert 0.5 <= manifest["metrics"]["node_threshold"] < 1
     report = (run_dir / "report.html").read_text()
     assert "validation nodes of known classes" in report and "fewer than 10 / node_fpr" in report
+    assert "argument threshold" in report and "prediction early stopping margin" in report
     model = json.loads((run_dir / "model/model.json").read_text())
     assert model["params"]["n_jobs"] == 1 and model["params"]["node_fpr"] is None
     assert model["params"]["expand"] and model["params"]["count_weights"]

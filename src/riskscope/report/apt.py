@@ -90,12 +90,25 @@ def build_train_report(s: dict[str, Any]) -> Report:
         "program no training graph ran: process:new). A graph is anomalous when it "
         "raises more alerts than any validation graph did; in an anomalous graph the "
         "processes an alerted process started and the writers of the files it executed "
-        "become alerts too.")
+        "become alerts too. A process of a known program also alerts when more of its "
+        "argument tokens (paths left out) than the argument threshold never occurred in "
+        "training (set like the node threshold: one such process per validation graph, "
+        "at least one half); these alerts do not count towards the graph verdict. "
+        "Scoring stops each node's trees early once its two likeliest types are the "
+        "stated margin apart, a margin checked to change no validation decision.")
     )
+    flips = cal.get("early_stop_flips")
     sec.kv({"validation graphs": cal["graphs"], "validation nodes": cal["nodes"],
             "validation nodes of known classes": cal.get("known_nodes", cal["nodes"]),
             "node_fpr": fpr, "confidence quantile": cal["confidence_quantile"],
-            "alerts per validation graph": ", ".join(map(str, cal["alerts_per_graph"]))})
+            "alerts per validation graph": ", ".join(map(str, cal["alerts_per_graph"])),
+            "argument threshold (share of unseen argument tokens)":
+                cal.get("args_threshold", "off"),
+            "argument alerts per validation graph":
+                ", ".join(map(str, cal.get("args_alerts_per_graph", []))) or "-",
+            "prediction early stopping margin (validation decisions changed per margin "
+            "tried)": f"{det.detector_.early_stop_margin_} ({flips})" if flips is not None
+            else "off"})
     for note in cal.get("warnings", []):
         sec.note(note, level="warn")
     rep.section("Other benchmarks", intro=_STREAMSPOT_DARPA)
