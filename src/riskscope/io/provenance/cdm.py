@@ -422,8 +422,8 @@ class _Parser:
                         skip(handler)
                         continue
                     if handler is not None:
-                        # _entity inlined: a call per entity record cost ~5% of a file
-                        # that is 40% entities (_entity still serves the first of a kind)
+                        # _entity inlined: it would be a call per entity record, and up to
+                        # 40% of a file are entities (_entity serves the first of a kind)
                         try:
                             body = datum[key]
                             uuid = body[k_uuid]
