@@ -8,7 +8,7 @@ training graphs, the alert thresholds are set on separate benign validation grap
 Beyond the paper's node-type rule, four rules (each a parameter, on by default; with
 them and the detector's alert budget, ``benchmarks/apt_eval.py`` over 5 seeds moved
 from graph precision / recall 0.945 / 0.835, strict F1 0.31 and 0% of attack chains
-among the alerts to 0.981 / 1.000, 0.69 and 100%):
+among the alerts to 0.981 / 1.000, 0.68 and 100%):
 
 * ``new_programs``: a process running a program no training graph ran is its own class,
   ``process:new``, which the classifier never saw: it always alerts and ranks first (an
