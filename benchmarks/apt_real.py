@@ -72,6 +72,7 @@ from riskscope.evaluation.apt import graph_metrics, node_metrics, within_hops
 from riskscope.graph.model import AptDetector
 from riskscope.graph.schema import ProvenanceGraph
 from riskscope.io.provenance import read_provenance
+from riskscope.io.provenance.scenario import _mark_descendants
 from riskscope.io.provenance.truth import (
     attack_windows,
     label_by_process_names,
@@ -95,17 +96,11 @@ def _ids(g: ProvenanceGraph) -> np.ndarray:
 
 
 def _descendants(g: ProvenanceGraph, mask: np.ndarray) -> np.ndarray:
-    """``mask`` plus every process a masked process started, transitively."""
-    start = np.asarray(g.edges["type"].to_pylist(), dtype=object) == "start"
-    src, dst = g.edges["src"].to_numpy()[start], g.edges["dst"].to_numpy()[start]
-    mask = mask.copy()
-    while True:
-        new = np.zeros_like(mask)
-        new[dst[mask[src]]] = True
-        new &= ~mask
-        if not new.any():
-            return mask
-        mask |= new
+    """``mask`` plus every process a masked process started, transitively (the rule the
+    recorded suite's ground truth uses)."""
+    out = mask.copy()
+    _mark_descendants(g, out)
+    return out
 
 
 def _window_span(g: ProvenanceGraph, t0: int) -> tuple[int, int]:

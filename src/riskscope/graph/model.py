@@ -445,12 +445,13 @@ class AptDetector:
         if not self.novel_args:
             return
         shares = [self.semantic_.unseen_arguments(g) for g in val]
-        pool = np.concatenate([s[self._args_candidates(c) & ~np.isnan(s)]
-                               for s, c in zip(shares, classes, strict=True)])
+        cands = [self._args_candidates(c) for c in classes]
+        pool = np.concatenate([s[m & ~np.isnan(s)] for s, m in zip(shares, cands, strict=True)])
         if len(pool):
             q = float(np.quantile(pool, 1 - min(1.0, len(val) / len(pool))))
             self.args_threshold_ = max(_MIN_ARGS_SHARE, q)
-        hits = [self._args_alerts(g, c)[1] for g, c in zip(val, classes, strict=True)]
+        with np.errstate(invalid="ignore"):  # NaN: no arguments, never an alert
+            hits = [m & (s > self.args_threshold_) for s, m in zip(shares, cands, strict=True)]
         self.detector_.calibration_.update(
             args_threshold=self.args_threshold_, args_processes=int(len(pool)),
             args_alerts_per_graph=[int(h.sum()) for h in hits])
